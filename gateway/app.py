@@ -1,0 +1,127 @@
+"""The gateway's WSGI application: routing, correlation ids, rate limits, auth, metrics and the error mapper."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import eventlet
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from gateway import cache
+from gateway.api import Route
+from gateway.auth import authenticate
+from gateway.context import Ctx, read_json
+from gateway.errors import problem, to_response
+from gateway.ratelimit import RateLimiter
+from gateway.routes import api
+from mppi.contracts.errors import MppiError, parse
+from mppi.runtime import settings as mppi_settings
+from mppi.runtime.logging import correlation_id, new_correlation_id
+from mppi.runtime.rpc import RpcClient
+from mppi.runtime.settings import SERVICES, Settings
+
+log = logging.getLogger("gateway")
+
+REQUESTS = Counter("gateway_requests_total", "HTTP requests", ["route", "method", "status"])
+SECONDS = Histogram("gateway_request_seconds", "HTTP request duration", ["route"],
+                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+JSON = "application/json"
+
+
+class Gateway:
+    def __init__(self, cfg: Settings | None = None, *, rpc: RpcClient | None = None):
+        self.cfg = cfg or mppi_settings.get()
+        self.rpc = rpc or RpcClient(self.cfg.nameko_config(), timeout=self.cfg.rpc_timeout_seconds)
+        self.secret = self.cfg.token_secret()
+        self.limiter = RateLimiter(self.cfg.rate_limits)
+        self.tenants = cache.tenants
+        self.url_map = Map([Rule(r.path, methods=[r.method], endpoint=r) for r in api.routes]
+                           + [Rule("/healthz", endpoint="healthz"), Rule("/readyz", endpoint="readyz"),
+                              Rule("/metrics", endpoint="metrics"),
+                              Rule("/api/v1/openapi.json", endpoint="openapi")], strict_slashes=False)
+        self._openapi = json.dumps(api.openapi(title="MPPI public API", version="1.0.0")).encode()
+
+    # -- WSGI ------------------------------------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        cid = request.headers.get("X-Correlation-Id", "")[:64] or new_correlation_id()
+        correlation_id.set(cid)
+        started = time.perf_counter()
+        label = "unmatched"
+        try:
+            adapter = self.url_map.bind_to_environ(environ)
+            endpoint, params = adapter.match()
+            label = endpoint.endpoint if isinstance(endpoint, Route) else endpoint
+            response = self.dispatch(request, endpoint, params)
+        except (MppiError, HTTPException) as exc:
+            response = to_response(exc)
+        except Exception as exc:  # a bug: logged with its correlation id, never shown
+            response = to_response(exc)
+        response.headers["X-Correlation-Id"] = cid
+        REQUESTS.labels(label, request.method, str(response.status_code)).inc()
+        SECONDS.labels(label).observe(time.perf_counter() - started)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request, endpoint, params) -> Response:
+        if endpoint == "healthz":
+            return Response(b'{"status":"ok"}', content_type=JSON)
+        if endpoint == "readyz":
+            return self.readyz()
+        if endpoint == "metrics":
+            return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+        if endpoint == "openapi":
+            return Response(self._openapi, content_type=JSON)
+        route: Route = endpoint
+        principal = authenticate(request.headers.get("Authorization"), self.secret, self.tenants.deactivated)
+        key = principal.account_id if principal and route.rate == "api" else (request.remote_addr or "-")
+        self.limiter.check(route.rate, key)
+        ctx = Ctx(request=request, params=params, principal=principal, rpc=self.rpc, tenants=self.tenants,
+                  lang=_language(request))
+        if route.body is not None:
+            result = route.handler(ctx, parse(route.body, read_json(request)))
+        else:
+            result = route.handler(ctx)
+        if isinstance(result, Response):
+            return result
+        if route.status == 204:
+            return Response(status=204)
+        return Response(json.dumps(result, ensure_ascii=False), status=route.status, content_type=JSON)
+
+    # -- readiness -------------------------------------------------------------------------------------------------
+    def readyz(self) -> Response:
+        def ping(service: str) -> tuple[str, bool]:
+            try:
+                return service, self.rpc.call(service, "ping", timeout=2.0) == "pong"
+            except MppiError:
+                return service, False
+
+        pool = eventlet.GreenPool(len(SERVICES))
+        results = dict(pool.imap(ping, SERVICES))
+        down = sorted(s for s, ok in results.items() if not ok)
+        if down:
+            return problem(503, "DEPENDENCY_UNAVAILABLE", "Not ready", f"not answering: {', '.join(down)}",
+                           errors=[{"loc": ["service", s], "msg": "not answering"} for s in down])
+        return Response(json.dumps({"status": "ready", "services": results}), content_type=JSON)
+
+    # -- caches ----------------------------------------------------------------------------------------------------
+    def warm_caches(self) -> None:
+        """Load the tenant snapshot once, retrying until the tenants service answers."""
+        delay = 0.5
+        while not self.tenants.ready.is_set():
+            try:
+                tenants = self.rpc.call("tenants", "snapshot_tenants")
+                inactive = self.rpc.call("tenants", "list_inactive_accounts")
+                self.tenants.load_snapshot(tenants, inactive)
+                log.info("tenant cache loaded: %d tenants", len(tenants))
+            except MppiError:
+                eventlet.sleep(delay)
+                delay = min(delay * 2, 10)
+
+
+def _language(request: Request) -> str:
+    best = request.accept_languages.best_match(["id", "en"])
+    return best or "id"

@@ -1,0 +1,65 @@
+"""What a route handler gets: the request, its path parameters, the caller, and the gateway's clients."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from gateway.cache import TenantCache
+from mppi.contracts.errors import BadRequest, PayloadTooLarge, ValidationFailed, field_error
+from mppi.runtime.rpc import RpcClient
+from mppi.runtime.tokens import Principal
+
+MAX_JSON_BODY = 256 * 1024
+
+
+@dataclass
+class Ctx:
+    request: Request
+    params: dict[str, str]
+    principal: Principal | None
+    rpc: RpcClient
+    tenants: TenantCache
+    lang: str
+
+    def query_int(self, name: str, default: int, *, lo: int, hi: int) -> int:
+        raw = self.request.args.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise ValidationFailed(f"{name} must be an integer from {lo} to {hi}",
+                                   [field_error(["query", name], f"must be an integer from {lo} to {hi}")])
+        return value
+
+    def limit(self) -> int:
+        return self.query_int("limit", 20, lo=1, hi=100)
+
+
+def read_json(request: Request) -> Any:
+    """The JSON body, bounded in size; a 400 for anything that is not JSON."""
+    length = request.content_length
+    if length is not None and length > MAX_JSON_BODY:
+        raise PayloadTooLarge(f"the body may be at most {MAX_JSON_BODY // 1024} KB")
+    raw = request.stream.read(MAX_JSON_BODY + 1)
+    if len(raw) > MAX_JSON_BODY:
+        raise PayloadTooLarge(f"the body may be at most {MAX_JSON_BODY // 1024} KB")
+    if not raw.strip():
+        raise BadRequest("a JSON body is required")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON") from None
+
+
+def paginate(items: list[dict], *, key: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Cursor paging over a list already ordered by ``key``."""
+    if cursor:
+        items = [i for i in items if str(i[key]) > cursor]
+    page = items[:limit]
+    return {"items": page, "next_cursor": str(page[-1][key]) if len(items) > limit else None}

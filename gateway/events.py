@@ -1,0 +1,20 @@
+"""The gateway's event handlers: broadcast (every gateway process gets each event) to keep its caches fresh."""
+from gateway import cache
+from mppi.contracts.events import AccountDeactivated, TenantCreated, TenantUpdated
+from mppi.runtime.events import cache_event_handler
+
+
+class GatewayEvents:
+    name = "gateway"
+
+    @cache_event_handler("tenants", TenantCreated.type)
+    def on_tenant_created(self, payload: dict) -> None:
+        cache.tenants.put(payload["data"])
+
+    @cache_event_handler("tenants", TenantUpdated.type)
+    def on_tenant_updated(self, payload: dict) -> None:
+        cache.tenants.put(payload["data"])
+
+    @cache_event_handler("tenants", AccountDeactivated.type)
+    def on_account_deactivated(self, payload: dict) -> None:
+        cache.tenants.deactivated.add(payload["account_id"])

@@ -1,0 +1,57 @@
+"""Run the gateway: ``python -m gateway.main`` serves HTTP on MPPI_GATEWAY_HOST:MPPI_GATEWAY_PORT (127.0.0.1:8000)
+with eventlet, and runs its broadcast event handlers (cache refresh) in the same process."""
+import eventlet
+
+eventlet.monkey_patch()
+
+import logging  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+import eventlet.wsgi  # noqa: E402
+from nameko.containers import ServiceContainer  # noqa: E402
+
+from gateway.app import Gateway  # noqa: E402
+from gateway.events import GatewayEvents  # noqa: E402
+from mppi.runtime import logging as mppi_logging  # noqa: E402
+from mppi.runtime import settings as mppi_settings  # noqa: E402
+from mppi.runtime.runner import broker_hint, broker_reachable  # noqa: E402
+
+log = logging.getLogger("gateway")
+
+
+def main() -> int:
+    cfg = mppi_settings.get()
+    mppi_logging.configure("gateway", cfg.log_level)
+    if not broker_reachable(cfg.amqp_uri):
+        print(broker_hint(cfg.amqp_uri), file=sys.stderr)
+        return 1
+    host = os.environ.get("MPPI_GATEWAY_HOST", "127.0.0.1")
+    port = int(os.environ.get("MPPI_GATEWAY_PORT", "8000"))
+    events = ServiceContainer(GatewayEvents, cfg.nameko_config())
+    events.start()
+    app = Gateway(cfg)
+    eventlet.spawn_n(app.warm_caches)
+    sock = eventlet.listen((host, port), backlog=1024)
+    server = eventlet.spawn(eventlet.wsgi.server, sock, app, log_output=False, max_size=2000,
+                            socket_timeout=60, keepalive=True)
+
+    def shutdown(signum, frame):
+        eventlet.spawn_n(server.kill)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    log.info("gateway listening on http://%s:%d", host, port)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        events.stop()
+        app.rpc.close()
+    log.info("gateway stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""MPPI shared package: contracts (data), indonesia (domain knowledge), runtime (the nameko edge)."""

@@ -1,0 +1,40 @@
+"""Events the services publish (past tense), each with ``event_id``, ``tenant``, ``occurred_at`` and ``version``."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    type: ClassVar[str]
+    source: ClassVar[str]
+
+    event_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    tenant: str | None
+    occurred_at: datetime = Field(default_factory=_now)
+    version: int = 1
+
+
+class TenantCreated(Event):
+    type: ClassVar[str] = "tenant_created"
+    source: ClassVar[str] = "tenants"
+    data: dict[str, Any]  # the public tenant, as GET /api/v1/tenants/{t} shows it
+
+
+class TenantUpdated(Event):
+    type: ClassVar[str] = "tenant_updated"
+    source: ClassVar[str] = "tenants"
+    data: dict[str, Any]
+
+
+class AccountDeactivated(Event):
+    type: ClassVar[str] = "account_deactivated"
+    source: ClassVar[str] = "tenants"
+    account_id: str

@@ -1,0 +1,145 @@
+"""Contracts of the tenants service: regions as tenants, their configuration, agencies and accounts."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
+
+from mppi.contracts.common import LocalizedText, RegionCode, Request, Slug
+
+STAFF_ROLES = ("tenant_admin", "verifier", "approver", "operator")
+ROLES = ("citizen", *STAFF_ROLES, "platform_admin")
+TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
+Role = Literal["citizen", "tenant_admin", "verifier", "approver", "operator", "platform_admin"]
+StaffRole = Literal["tenant_admin", "verifier", "approver", "operator"]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+HexColor = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+Date = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class Branding(Request):
+    display_name: Name | None = None
+    primary_color: HexColor = "#0b5394"
+    logo_url: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class MenuEntry(Request):
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]
+    label: LocalizedText
+    category: Annotated[str, StringConstraints(max_length=60)] | None = None
+    service_ids: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(default=None, max_length=100)
+
+
+class DashboardWidget(BaseModel):
+    kind: Literal["announcement", "featured_services", "categories", "public_stats"]
+    title: LocalizedText | None = None
+    body: LocalizedText | None = None
+    service_ids: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(default=None, max_length=50)
+
+    model_config = {"extra": "forbid"}
+
+
+class OfficeHours(Request):
+    days: list[Annotated[int, Field(ge=0, le=6)]] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7)
+    opens: HHMM = "08:00"
+    closes: HHMM = "16:00"
+
+    @field_validator("closes")
+    @classmethod
+    def _after_opening(cls, closes: str, info):
+        opens = info.data.get("opens")
+        if opens and closes <= opens:
+            raise ValueError("closes must be after opens")
+        return closes
+
+
+class TenantCreate(Request):
+    slug: Slug
+    region_code: RegionCode
+    name: Name | None = None
+    timezone: Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"] | None = None
+
+
+class TenantPatch(Request):
+    name: Name | None = None
+    branding: Branding | None = None
+    menu: list[MenuEntry] | None = Field(default=None, max_length=50)
+    dashboard: list[DashboardWidget] | None = Field(default=None, max_length=30)
+    holidays: list[Date] | None = Field(default=None, max_length=366)
+    office_hours: OfficeHours | None = None
+
+
+class TenantSummary(BaseModel):
+    slug: str
+    name: str
+    region_code: str
+    kind: Literal["kabupaten", "kota"]
+
+
+class TenantPublic(TenantSummary):
+    timezone: str
+    status: str = "active"
+    branding: dict
+    menu: list[dict]
+    dashboard: list[dict]
+    office_hours: dict
+    holidays: list[str]
+
+
+class Register(Request):
+    nik: Annotated[str, StringConstraints(max_length=32)]
+    full_name: Name
+    email: EmailStr
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{8,15}$")]
+    password: Password
+
+
+class TokenRequest(Request):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class AccountPublic(BaseModel):
+    id: str
+    email: str
+    roles: list[str]
+
+
+class Me(AccountPublic):
+    full_name: str
+    tenant: str | None
+
+
+class StaffCreate(Request):
+    email: EmailStr
+    full_name: Name
+    password: Password
+    roles: list[StaffRole] = Field(min_length=1, max_length=4)
+
+
+class StaffPublic(AccountPublic):
+    full_name: str
+    active: bool
+
+
+class AgencyCreate(Request):
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,30}$")]
+    name: Name
+
+
+class AgencyPublic(BaseModel):
+    code: str
+    name: str
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+

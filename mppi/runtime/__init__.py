@@ -1,0 +1,1 @@
+"""The nameko edge written once: settings, database, outbox, events, RPC, metrics, logging, blobs."""

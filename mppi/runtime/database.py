@@ -1,0 +1,139 @@
+"""The one database provider: engines per URL (PostgreSQL or SQLite), and a unit of work that writes outbox rows
+and processed-event marks in the same transaction as the state change."""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection, Engine
+
+from mppi.runtime.logging import correlation_id
+
+log = logging.getLogger(__name__)
+
+
+def runtime_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    """Add the outbox and the processed-events tables to a service's metadata (and so to its migrations)."""
+    outbox = sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("source", sa.String(40), nullable=False),
+        sa.Column("event_type", sa.String(80), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("correlation_id", sa.String(64)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True)),
+    )
+    sa.Index("ix_outbox_unsent", outbox.c.next_attempt_at, outbox.c.id, postgresql_where=outbox.c.sent_at.is_(None),
+             sqlite_where=outbox.c.sent_at.is_(None))
+    processed = sa.Table(
+        "processed_events",
+        metadata,
+        sa.Column("handler", sa.String(120), primary_key=True),
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    return outbox, processed
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """Create an engine without connecting. SQLite gets WAL and a busy timeout so several processes can share it."""
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa_event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+
+
+class UnitOfWork:
+    """One transaction. Events recorded with ``emit`` become outbox rows committed with the state change."""
+
+    def __init__(self, engine: Engine, *, source: str, outbox: sa.Table, processed: sa.Table,
+                 on_commit: Callable[[], None] | None = None):
+        self._engine = engine
+        self._source = source
+        self._outbox = outbox
+        self._processed = processed
+        self._on_commit = on_commit
+        self.conn: Connection | None = None
+        self._emitted = 0
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self._engine.connect()
+        self._tx = self.conn.begin()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+            self.conn = None
+
+    def execute(self, statement, params=None):
+        return self.conn.execute(statement, params) if params is not None else self.conn.execute(statement)
+
+    def emit(self, event) -> None:
+        """Write an event (a ``mppi.contracts.events.Event``) into the outbox of this transaction."""
+        now = utcnow()
+        self.conn.execute(
+            self._outbox.insert().values(
+                event_id=event.event_id,
+                source=self._source,
+                event_type=event.type,
+                payload=json.dumps(event.model_dump(mode="json"), ensure_ascii=False),
+                correlation_id=correlation_id.get(),
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+        self._emitted += 1
+
+    def claim_event(self, handler: str, event_id: str) -> bool:
+        """Mark an incoming event as processed by ``handler``; False when it already was (a redelivery)."""
+        exists = self.conn.execute(
+            sa.select(self._processed.c.event_id).where(
+                self._processed.c.handler == handler, self._processed.c.event_id == event_id
+            )
+        ).first()
+        if exists:
+            return False
+        # the primary key makes a concurrent duplicate fail at insert or commit, so its effect is rolled back
+        self.conn.execute(self._processed.insert().values(handler=handler, event_id=event_id, processed_at=utcnow()))
+        return True
+
+    def commit(self) -> None:
+        self._tx.commit()
+        if self._emitted and self._on_commit:
+            self._on_commit()
+        self._emitted = 0
+        self._tx = self.conn.begin()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,55 @@
+"""Alembic per service: ``python -m mppi.runtime.migrations [service ...]`` upgrades each service's database to head.
+
+Each service keeps its scripts in ``services/<name>/migrations``; their ``env.py`` calls ``run_env`` here.
+Migrations run as a step of their own (``make run`` before starting, a Job on Kubernetes), never at service start.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+
+from mppi.runtime import settings
+from mppi.runtime.database import make_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def alembic_config(service: str, url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
+    cfg.attributes["url"] = url or settings.get().database_url(service)
+    cfg.attributes["service"] = service
+    return cfg
+
+
+def upgrade(service: str, url: str | None = None) -> None:
+    command.upgrade(alembic_config(service, url), "head")
+
+
+def run_env() -> None:
+    """Body of every service's ``env.py``: migrate online against the service's own database."""
+    cfg = context.config
+    service = cfg.attributes["service"]
+    metadata = importlib.import_module(f"services.{service}.orm").metadata
+    engine = make_engine(cfg.attributes["url"], pool_size=1)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata,
+                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def main(argv: list[str]) -> int:
+    for service in argv[1:] or settings.SERVICES:
+        upgrade(service)
+        print(f"migrated {service}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,90 @@
+"""nameko dependency providers every service uses: its database (with the outbox relay) and observability
+(correlation ids, metrics, error logging). No I/O in ``__init__``; clients are built in ``setup``."""
+from __future__ import annotations
+
+import logging
+import time
+
+import sqlalchemy as sa
+from nameko.extensions import DependencyProvider
+
+from mppi.contracts.errors import MppiError
+from mppi.runtime import metrics, settings
+from mppi.runtime.database import UnitOfWork, make_engine, runtime_tables
+from mppi.runtime.logging import correlation_id, new_correlation_id
+from mppi.runtime.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+class Database(DependencyProvider):
+    """Hands each worker a ``unit_of_work()`` factory bound to the service's engine; runs the outbox relay."""
+
+    def __init__(self, metadata: sa.MetaData, *, url: str | None = None):
+        self.metadata = metadata
+        self.url = url
+        if "outbox" not in metadata.tables:
+            runtime_tables(metadata)
+
+    def setup(self) -> None:
+        cfg = settings.get()
+        service = self.container.service_name
+        url = self.url or self.container.config.get("DATABASE_URL") or cfg.database_url(service)
+        workers = self.container.config.get("max_workers", 10)
+        self.engine = make_engine(url, pool_size=workers + 2)
+        self.outbox = self.metadata.tables["outbox"]
+        self.processed = self.metadata.tables["processed_events"]
+        self.relay = None
+        if self.container.config.get("OUTBOX_RELAY", cfg.outbox_relay):
+            self.relay = OutboxRelay(engine=self.engine, outbox=self.outbox,
+                                     amqp_uri=self.container.config["AMQP_URI"],
+                                     metrics=metrics.for_service(service))
+
+    def start(self) -> None:
+        if self.relay:
+            self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")
+
+    def stop(self) -> None:
+        if self.relay:
+            self.relay.stop()
+        self.engine.dispose()
+
+    kill = stop
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, source=self.container.service_name, outbox=self.outbox,
+                          processed=self.processed, on_commit=self.relay.wake if self.relay else None)
+
+    def get_dependency(self, worker_ctx):
+        return self.unit_of_work
+
+
+class Observability(DependencyProvider):
+    """Carries the correlation id into the worker (and on into its RPCs and events); counts and times calls."""
+
+    def setup(self) -> None:
+        self.metrics = metrics.for_service(self.container.service_name)
+        self._started: dict[int, float] = {}
+
+    def worker_setup(self, worker_ctx) -> None:
+        cid = worker_ctx.data.get("correlation_id") or new_correlation_id()
+        worker_ctx.data["correlation_id"] = cid
+        correlation_id.set(cid)
+        self._started[id(worker_ctx)] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
+        name = worker_ctx.entrypoint.method_name
+        started = self._started.pop(id(worker_ctx), None)
+        if started is not None:
+            self.metrics.seconds.labels(name).observe(time.perf_counter() - started)
+        if exc_info is None:
+            outcome = "ok"
+        elif isinstance(exc_info[1], MppiError):
+            outcome = exc_info[1].code.lower()
+        else:
+            outcome = "error"
+            log.error("%s failed", name, exc_info=exc_info)
+        self.metrics.calls.labels(name, outcome).inc()
+
+    def get_dependency(self, worker_ctx):
+        return None

@@ -1,0 +1,107 @@
+"""Settings from environment variables, with working local defaults; nothing connects at import time."""
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+SERVICES = ("tenants", "catalog", "applications", "notifications")
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    public_url: str
+    amqp_uri: str
+    rabbit_management_url: str
+    database_urls: dict[str, str]
+    token_ttl_seconds: int
+    rpc_timeout_seconds: float
+    rate_limits: str
+    admin_email: str | None
+    admin_password: str | None
+    outbox_relay: bool
+    log_level: str
+    metrics_port: int
+    max_workers: int
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls[service]
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.var_dir / "blobs"
+
+    def nameko_config(self) -> dict:
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "max_workers": self.max_workers,
+            "parent_calls_tracked": 10,
+            # heartbeats keep a dead broker connection from hanging a worker forever
+            "HEARTBEAT": 30,
+        }
+
+    def token_secret(self) -> bytes:
+        env = os.environ.get("MPPI_TOKEN_SECRET")
+        if env:
+            return env.encode()
+        return _shared_secret(self.var_dir / "token.key")
+
+
+def _shared_secret(path: Path) -> bytes:
+    """Read the key kept under var/, creating it once; safe when several processes start together."""
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    try:
+        os.link(tmp, path)  # atomic: the first process to link wins, the others read its key
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    return path.read_bytes().strip()
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    var_dir = Path(env.get("MPPI_VAR_DIR", "var")).resolve()
+    urls = {}
+    for service in SERVICES:
+        key = f"{service.upper()}_DATABASE_URL"
+        urls[service] = env.get(key) or f"sqlite:///{var_dir / (service + '.db')}"
+    return Settings(
+        var_dir=var_dir,
+        public_url=env.get("MPPI_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        amqp_uri=env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+        rabbit_management_url=env.get("RABBIT_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672"),
+        database_urls=urls,
+        token_ttl_seconds=int(env.get("MPPI_TOKEN_TTL_SECONDS", "3600")),
+        rpc_timeout_seconds=float(env.get("MPPI_RPC_TIMEOUT_SECONDS", "10")),
+        rate_limits=env.get("MPPI_RATE_LIMITS", "auth=60/60,api=600/60"),
+        admin_email=env.get("MPPI_ADMIN_EMAIL") or None,
+        admin_password=env.get("MPPI_ADMIN_PASSWORD") or None,
+        outbox_relay=_bool(env.get("MPPI_OUTBOX_RELAY"), True),
+        log_level=env.get("MPPI_LOG_LEVEL", "INFO"),
+        metrics_port=int(env.get("MPPI_METRICS_PORT", "0")),
+        max_workers=int(env.get("MPPI_MAX_WORKERS", "10")),
+    )
+
+
+@cache
+def get() -> Settings:
+    """The process-wide settings, read once on first use."""
+    return load()

@@ -1,0 +1,48 @@
+"""Access tokens: issued by the tenants service, checked by the gateway locally (no RPC per request)."""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+ALGORITHM = "HS256"
+ISSUER = "mppi"
+
+
+@dataclass(frozen=True)
+class Principal:
+    account_id: str
+    roles: tuple[str, ...]
+    tenant: str | None
+
+    def has_any(self, *roles: str) -> bool:
+        return any(r in self.roles for r in roles)
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return "platform_admin" in self.roles
+
+
+def issue(secret: bytes, *, account_id: str, roles: list[str], tenant: str | None, ttl: int) -> str:
+    now = int(time.time())
+    claims = {"sub": account_id, "roles": roles, "tenant": tenant, "iat": now, "exp": now + ttl,
+              "iss": ISSUER, "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify(secret: bytes, token: str) -> Principal | None:
+    """The principal of a valid, unexpired token; None for anything else."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
+                            options={"require": ["sub", "exp", "iat"]})
+    except jwt.PyJWTError:
+        return None
+    roles = claims.get("roles")
+    tenant = claims.get("tenant")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        return None
+    if tenant is not None and not isinstance(tenant, str):
+        return None
+    return Principal(account_id=str(claims["sub"]), roles=tuple(roles), tenant=tenant)

@@ -1,0 +1,58 @@
+"""Seed the local demo once (regions, their staff, one citizen) through the services' own use cases, then print
+the logins. Runs after migrations and before the services start; events go out through the outbox when they do."""
+from __future__ import annotations
+
+import sys
+
+from mppi.contracts import tenants as c
+from mppi.contracts.errors import AccountExists, TenantExists
+from mppi.runtime import settings
+from mppi.runtime.database import UnitOfWork, make_engine
+from services.tenants import handlers, orm
+from services.tenants.dependencies import Argon2Hasher
+
+PASSWORD = "demo12345"
+REGIONS = [("bengkulu-tengah", "17.09"), ("sinjai", "73.07")]
+STAFF = ["tenant_admin", "verifier", "approver", "operator"]
+CITIZEN = {"nik": "1709014501900001", "full_name": "Siti Aminah", "email": "warga@demo.mppi.id",
+           "phone": "081234567890", "password": PASSWORD}
+
+
+def main() -> int:
+    cfg = settings.get()
+    engine = make_engine(cfg.database_url("tenants"))
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(engine, source="tenants", outbox=orm.outbox, processed=orm.processed_events)
+
+    hasher = Argon2Hasher()
+    logins = []
+    for slug, code in REGIONS:
+        try:
+            handlers.create_tenant(c.TenantCreate(slug=slug, region_code=code), uow=uow)
+        except TenantExists:
+            pass
+        for role in STAFF:
+            email = f"{role.replace('_', '-')}@{slug}.demo.mppi.id"
+            try:
+                handlers.create_staff(slug, c.StaffCreate(email=email, full_name=f"{role} {slug}", password=PASSWORD,
+                                                          roles=[role]), uow=uow, hasher=hasher)
+            except AccountExists:
+                pass
+            logins.append((slug, role, email))
+    try:
+        handlers.register_citizen(c.Register(**CITIZEN), uow=uow, hasher=hasher)
+    except AccountExists:
+        pass
+    logins.append(("-", "citizen", CITIZEN["email"]))
+    if cfg.admin_email:
+        logins.append(("-", "platform_admin", cfg.admin_email))
+    print(f"\nMPPI demo logins (password {PASSWORD!r}; platform admin: MPPI_ADMIN_PASSWORD):")
+    for tenant, role, email in logins:
+        print(f"  {tenant:16} {role:15} {email}")
+    print(f"\nOpen {cfg.public_url} (API: {cfg.public_url}/api/v1/openapi.json)\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

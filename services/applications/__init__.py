@@ -1,0 +1,1 @@
+"""The applications service (skeleton until its issue lands: database, outbox and health are in place)."""

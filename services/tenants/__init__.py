@@ -1,0 +1,1 @@
+"""The tenants service: regions as tenants and their configuration, agencies (OPD), accounts and tokens."""

@@ -1,0 +1,198 @@
+"""Use cases of the tenants service: each takes its dependencies as parameters and runs one unit of work."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+
+from mppi.contracts import tenants as c
+from mppi.contracts.errors import (
+    AccountExists,
+    AgencyExists,
+    InvalidCredentials,
+    NotFound,
+    TenantExists,
+)
+from mppi.contracts.events import AccountDeactivated, TenantCreated, TenantUpdated
+from mppi.runtime.database import UnitOfWork, new_id
+from services.tenants import repository as repo
+from services.tenants.domain.accounts import Account, check_nik
+from services.tenants.domain.tenant import new_tenant
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+class Hasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class TokenIssuer(Protocol):
+    def __call__(self, *, account_id: str, roles: list[str], tenant: str | None) -> tuple[str, int]: ...
+
+
+def _require_tenant(uow: UnitOfWork, slug: str, *, for_update: bool = False):
+    tenant = repo.get_tenant(uow, slug, for_update=for_update)
+    if tenant is None or tenant.status != "active":
+        raise NotFound(f"tenant {slug} not found")
+    return tenant
+
+
+def create_tenant(cmd: c.TenantCreate, *, uow: UowFactory) -> dict[str, Any]:
+    tenant = new_tenant(slug=cmd.slug, region_code=cmd.region_code, name=cmd.name, timezone=cmd.timezone)
+    with uow() as u:
+        if repo.tenant_taken(u, tenant.slug, tenant.region_code):
+            raise TenantExists(f"a tenant with slug {tenant.slug} or region {tenant.region_code} exists")
+        repo.add_tenant(u, tenant)
+        u.emit(TenantCreated(tenant=tenant.slug, data=tenant.public()))
+        try:
+            u.commit()
+        except IntegrityError:
+            raise TenantExists(f"a tenant with slug {tenant.slug} or region {tenant.region_code} exists") from None
+    return tenant.public()
+
+
+def update_tenant(slug: str, patch: c.TenantPatch, *, uow: UowFactory) -> dict[str, Any]:
+    with uow() as u:
+        tenant = _require_tenant(u, slug, for_update=True)
+        tenant.apply_patch(patch.model_dump(mode="json", exclude_unset=True))
+        repo.save_tenant(u, tenant)
+        u.emit(TenantUpdated(tenant=tenant.slug, data=tenant.public()))
+        u.commit()
+    return tenant.public()
+
+
+def get_tenant(slug: str, *, uow: UowFactory) -> dict[str, Any]:
+    with uow() as u:
+        return _require_tenant(u, slug).public()
+
+
+def list_tenants(*, uow: UowFactory) -> list[dict[str, Any]]:
+    with uow() as u:
+        return [t.summary() for t in repo.list_tenants(u)]
+
+
+def snapshot_tenants(*, uow: UowFactory) -> list[dict[str, Any]]:
+    with uow() as u:
+        return [t.public() for t in repo.list_tenants(u)]
+
+
+def register_citizen(cmd: c.Register, *, uow: UowFactory, hasher: Hasher) -> dict[str, Any]:
+    check_nik(cmd.nik)
+    email = c.normalize_email(cmd.email)
+    with uow() as u:
+        if repo.account_taken(u, email=email, nik=cmd.nik):
+            raise AccountExists("an account with this email or NIK exists")
+    account = Account(id=new_id(), email=email, full_name=cmd.full_name, password_hash=hasher.hash(cmd.password),
+                      roles=["citizen"], nik=cmd.nik, phone=cmd.phone)
+    with uow() as u:
+        repo.add_account(u, account)
+        try:
+            u.commit()
+        except IntegrityError:
+            raise AccountExists("an account with this email or NIK exists") from None
+    return account.public()
+
+
+def issue_token(cmd: c.TokenRequest, *, uow: UowFactory, hasher: Hasher, issuer: TokenIssuer) -> dict[str, Any]:
+    with uow() as u:
+        account = repo.get_account_by_email(u, c.normalize_email(cmd.username))
+    if account is None or not account.active:
+        hasher.verify(_DUMMY_HASH, cmd.password)  # same work either way: no account enumeration by timing
+        raise InvalidCredentials("wrong email or password")
+    if not hasher.verify(account.password_hash, cmd.password):
+        raise InvalidCredentials("wrong email or password")
+    token, ttl = issuer(account_id=account.id, roles=account.roles, tenant=account.tenant)
+    return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
+
+
+def get_me(account_id: str, *, uow: UowFactory) -> dict[str, Any]:
+    with uow() as u:
+        account = repo.get_account(u, account_id)
+    if account is None or not account.active:
+        raise NotFound("account not found")
+    return account.me()
+
+
+def create_staff(tenant: str, cmd: c.StaffCreate, *, uow: UowFactory, hasher: Hasher) -> dict[str, Any]:
+    email = c.normalize_email(cmd.email)
+    with uow() as u:
+        _require_tenant(u, tenant)
+        if repo.account_taken(u, email=email):
+            raise AccountExists("an account with this email exists")
+    account = Account(id=new_id(), email=email, full_name=cmd.full_name, password_hash=hasher.hash(cmd.password),
+                      roles=sorted(set(cmd.roles)), tenant=tenant)
+    with uow() as u:
+        repo.add_account(u, account)
+        try:
+            u.commit()
+        except IntegrityError:
+            raise AccountExists("an account with this email exists") from None
+    return account.public()
+
+
+def list_staff(tenant: str, *, uow: UowFactory, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+    with uow() as u:
+        _require_tenant(u, tenant)
+        rows = repo.list_staff(u, tenant, limit=limit + 1, after=cursor)
+    items = [a.staff() for a in rows[:limit]]
+    return {"items": items, "next_cursor": rows[limit - 1].id if len(rows) > limit else None}
+
+
+def deactivate_staff(tenant: str, account_id: str, *, uow: UowFactory) -> None:
+    with uow() as u:
+        account = repo.get_account(u, account_id)
+        if account is None or account.tenant != tenant:
+            raise NotFound("staff account not found")
+        if account.active:
+            account.active = False
+            repo.save_account(u, account)
+            u.emit(AccountDeactivated(tenant=tenant, account_id=account.id))
+            u.commit()
+
+
+def list_inactive_accounts(*, uow: UowFactory) -> list[str]:
+    """Accounts that may no longer act: the gateway refuses their tokens until they expire."""
+    with uow() as u:
+        return repo.inactive_account_ids(u)
+
+
+def create_agency(tenant: str, cmd: c.AgencyCreate, *, uow: UowFactory) -> dict[str, Any]:
+    with uow() as u:
+        _require_tenant(u, tenant)
+        if repo.agency_exists(u, tenant, cmd.code):
+            raise AgencyExists(f"agency {cmd.code} exists")
+        repo.add_agency(u, tenant, cmd.code, cmd.name)
+        try:
+            u.commit()
+        except IntegrityError:
+            raise AgencyExists(f"agency {cmd.code} exists") from None
+    return {"code": cmd.code, "name": cmd.name}
+
+
+def list_agencies(tenant: str, *, uow: UowFactory) -> list[dict[str, Any]]:
+    with uow() as u:
+        _require_tenant(u, tenant)
+        return repo.list_agencies(u, tenant)
+
+
+def ensure_platform_admin(email: str, password: str, *, uow: UowFactory, hasher: Hasher) -> None:
+    """Make sure a platform admin with this email exists with this password (created, or its password reset)."""
+    email = c.normalize_email(email)
+    with uow() as u:
+        account = repo.get_account_by_email(u, email)
+        if account is None:
+            repo.add_account(u, Account(id=new_id(), email=email, full_name="Platform admin",
+                                        password_hash=hasher.hash(password), roles=["platform_admin"]))
+        else:
+            if not hasher.verify(account.password_hash, password):
+                account.password_hash = hasher.hash(password)
+            account.roles = sorted(set(account.roles) | {"platform_admin"})
+            account.active = True
+            repo.save_account(u, account)
+        u.commit()
+
+
+# an argon2 hash of a random string, verified when the account does not exist
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"

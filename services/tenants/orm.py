@@ -1,0 +1,43 @@
+"""Tables of the tenants service (its own database); tenant data leads with ``tenant``."""
+import sqlalchemy as sa
+
+from mppi.runtime.database import runtime_tables
+
+metadata = sa.MetaData()
+outbox, processed_events = runtime_tables(metadata)
+
+tenants = sa.Table(
+    "tenants", metadata,
+    sa.Column("slug", sa.String(63), primary_key=True),
+    sa.Column("region_code", sa.String(5), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("timezone", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="active"),
+    sa.Column("config", sa.JSON, nullable=False),  # branding, menu, dashboard, office_hours, holidays
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+agencies = sa.Table(
+    "agencies", metadata,
+    sa.Column("tenant", sa.String(63), sa.ForeignKey("tenants.slug"), primary_key=True),
+    sa.Column("code", sa.String(30), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("tenant", sa.String(63), sa.ForeignKey("tenants.slug")),
+    sa.Column("nik", sa.String(16), unique=True),
+    sa.Column("phone", sa.String(20)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("ix_accounts_tenant", accounts.c.tenant, accounts.c.created_at)

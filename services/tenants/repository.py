@@ -1,0 +1,111 @@
+"""Load and save tenants, agencies and accounts through a unit of work's connection."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mppi.runtime.database import UnitOfWork, utcnow
+from services.tenants import orm
+from services.tenants.domain.accounts import Account
+from services.tenants.domain.tenant import Tenant
+
+CONFIG_KEYS = ("branding", "menu", "dashboard", "office_hours", "holidays")
+
+
+def _tenant(row) -> Tenant:
+    return Tenant(slug=row.slug, region_code=row.region_code, name=row.name, kind=row.kind,
+                  timezone=row.timezone, status=row.status, **{k: row.config[k] for k in CONFIG_KEYS})
+
+
+def get_tenant(uow: UnitOfWork, slug: str, *, for_update: bool = False) -> Tenant | None:
+    q = sa.select(orm.tenants).where(orm.tenants.c.slug == slug)
+    if for_update:
+        q = q.with_for_update()
+    row = uow.execute(q).first()
+    return _tenant(row) if row else None
+
+
+def tenant_taken(uow: UnitOfWork, slug: str, region_code: str) -> bool:
+    t = orm.tenants
+    q = sa.select(t.c.slug).where(sa.or_(t.c.slug == slug, t.c.region_code == region_code)).limit(1)
+    return uow.execute(q).first() is not None
+
+
+def list_tenants(uow: UnitOfWork) -> list[Tenant]:
+    rows = uow.execute(sa.select(orm.tenants).where(orm.tenants.c.status == "active").order_by(orm.tenants.c.name))
+    return [_tenant(r) for r in rows]
+
+
+def add_tenant(uow: UnitOfWork, tenant: Tenant) -> None:
+    now = utcnow()
+    uow.execute(orm.tenants.insert().values(
+        slug=tenant.slug, region_code=tenant.region_code, name=tenant.name, kind=tenant.kind,
+        timezone=tenant.timezone, status=tenant.status, config={k: getattr(tenant, k) for k in CONFIG_KEYS},
+        created_at=now, updated_at=now))
+
+
+def save_tenant(uow: UnitOfWork, tenant: Tenant) -> None:
+    uow.execute(orm.tenants.update().where(orm.tenants.c.slug == tenant.slug).values(
+        name=tenant.name, status=tenant.status, config={k: getattr(tenant, k) for k in CONFIG_KEYS},
+        updated_at=utcnow()))
+
+
+def _account(row) -> Account:
+    return Account(id=row.id, email=row.email, full_name=row.full_name, password_hash=row.password_hash,
+                   roles=list(row.roles), tenant=row.tenant, nik=row.nik, phone=row.phone, active=row.active)
+
+
+def get_account(uow: UnitOfWork, account_id: str) -> Account | None:
+    row = uow.execute(sa.select(orm.accounts).where(orm.accounts.c.id == account_id)).first()
+    return _account(row) if row else None
+
+
+def get_account_by_email(uow: UnitOfWork, email: str) -> Account | None:
+    row = uow.execute(sa.select(orm.accounts).where(orm.accounts.c.email == email)).first()
+    return _account(row) if row else None
+
+
+def account_taken(uow: UnitOfWork, *, email: str, nik: str | None = None) -> bool:
+    a = orm.accounts
+    cond = a.c.email == email if nik is None else sa.or_(a.c.email == email, a.c.nik == nik)
+    return uow.execute(sa.select(a.c.id).where(cond).limit(1)).first() is not None
+
+
+def add_account(uow: UnitOfWork, account: Account) -> None:
+    uow.execute(orm.accounts.insert().values(
+        id=account.id, email=account.email, full_name=account.full_name, password_hash=account.password_hash,
+        roles=account.roles, tenant=account.tenant, nik=account.nik, phone=account.phone, active=account.active,
+        created_at=utcnow()))
+
+
+def save_account(uow: UnitOfWork, account: Account) -> None:
+    uow.execute(orm.accounts.update().where(orm.accounts.c.id == account.id).values(
+        full_name=account.full_name, password_hash=account.password_hash, roles=account.roles,
+        active=account.active))
+
+
+def list_staff(uow: UnitOfWork, tenant: str, *, limit: int, after: str | None) -> list[Account]:
+    a = orm.accounts
+    q = sa.select(a).where(a.c.tenant == tenant).order_by(a.c.id).limit(limit)
+    if after:
+        q = q.where(a.c.id > after)
+    return [_account(r) for r in uow.execute(q)]
+
+
+def add_agency(uow: UnitOfWork, tenant: str, code: str, name: str) -> None:
+    uow.execute(orm.agencies.insert().values(tenant=tenant, code=code, name=name, created_at=utcnow()))
+
+
+def agency_exists(uow: UnitOfWork, tenant: str, code: str) -> bool:
+    g = orm.agencies
+    return uow.execute(sa.select(g.c.code).where(g.c.tenant == tenant, g.c.code == code)).first() is not None
+
+
+def list_agencies(uow: UnitOfWork, tenant: str) -> list[dict]:
+    g = orm.agencies
+    rows = uow.execute(sa.select(g.c.code, g.c.name).where(g.c.tenant == tenant).order_by(g.c.code))
+    return [{"code": r.code, "name": r.name} for r in rows]
+
+
+def inactive_account_ids(uow: UnitOfWork) -> list[str]:
+    a = orm.accounts
+    return [r.id for r in uow.execute(sa.select(a.c.id).where(a.c.active.is_(False)))]

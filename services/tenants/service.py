@@ -1,0 +1,94 @@
+"""The tenants nameko service: thin RPC entrypoints over the use cases in ``handlers``."""
+from __future__ import annotations
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+
+from mppi.contracts import tenants as c
+from mppi.contracts.errors import MppiError, parse
+from mppi.runtime import settings
+from mppi.runtime.providers import Database, Observability
+from services.tenants import handlers, orm
+from services.tenants.dependencies import Argon2Hasher, Passwords, Tokens
+
+
+class AdminAtStart(DependencyProvider):
+    """At every start, the platform admin named by MPPI_ADMIN_EMAIL / MPPI_ADMIN_PASSWORD exists."""
+
+    def start(self) -> None:
+        cfg = settings.get()
+        if cfg.admin_email and cfg.admin_password:
+            db = next(ext for ext in self.container.extensions if isinstance(ext, Database))
+            handlers.ensure_platform_admin(cfg.admin_email, cfg.admin_password, uow=db.unit_of_work,
+                                           hasher=Argon2Hasher())
+
+
+class TenantsService:
+    name = "tenants"
+
+    observability = Observability()
+    uow = Database(orm.metadata)
+    hasher = Passwords()
+    issue = Tokens()
+    admin = AdminAtStart()
+
+    @rpc
+    def ping(self) -> str:
+        return "pong"
+
+    @rpc(expected_exceptions=MppiError)
+    def create_tenant(self, payload: dict) -> dict:
+        return handlers.create_tenant(parse(c.TenantCreate, payload), uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def get_tenant(self, slug: str) -> dict:
+        return handlers.get_tenant(slug, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def list_tenants(self) -> list[dict]:
+        return handlers.list_tenants(uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def snapshot_tenants(self) -> list[dict]:
+        return handlers.snapshot_tenants(uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def update_tenant(self, slug: str, patch: dict) -> dict:
+        return handlers.update_tenant(slug, parse(c.TenantPatch, patch), uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def register_citizen(self, payload: dict) -> dict:
+        return handlers.register_citizen(parse(c.Register, payload), uow=self.uow, hasher=self.hasher)
+
+    @rpc(expected_exceptions=MppiError)
+    def issue_token(self, payload: dict) -> dict:
+        return handlers.issue_token(parse(c.TokenRequest, payload), uow=self.uow, hasher=self.hasher,
+                                    issuer=self.issue)
+
+    @rpc(expected_exceptions=MppiError)
+    def get_me(self, account_id: str) -> dict:
+        return handlers.get_me(account_id, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def create_staff(self, tenant: str, payload: dict) -> dict:
+        return handlers.create_staff(tenant, parse(c.StaffCreate, payload), uow=self.uow, hasher=self.hasher)
+
+    @rpc(expected_exceptions=MppiError)
+    def list_staff(self, tenant: str, limit: int = 20, cursor: str | None = None) -> dict:
+        return handlers.list_staff(tenant, uow=self.uow, limit=limit, cursor=cursor)
+
+    @rpc(expected_exceptions=MppiError)
+    def deactivate_staff(self, tenant: str, account_id: str) -> None:
+        handlers.deactivate_staff(tenant, account_id, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def list_inactive_accounts(self) -> list[str]:
+        return handlers.list_inactive_accounts(uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def create_agency(self, tenant: str, payload: dict) -> dict:
+        return handlers.create_agency(tenant, parse(c.AgencyCreate, payload), uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def list_agencies(self, tenant: str) -> list[dict]:
+        return handlers.list_agencies(tenant, uow=self.uow)
