@@ -53,7 +53,7 @@ def read_json(request: Request) -> Any:
         raise BadRequest("a JSON body is required")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body is not valid JSON") from None
 
 

@@ -66,7 +66,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=2, pool_pre_ping=True, pool_recycle=1800)
 
 
 class UnitOfWork:
@@ -133,6 +133,17 @@ class UnitOfWork:
             self._on_commit()
         self._emitted = 0
         self._tx = self.conn.begin()
+
+
+def uow_factory(engine: Engine, *, source: str, metadata: sa.MetaData,
+                on_commit: Callable[[], None] | None = None) -> Callable[[], UnitOfWork]:
+    """A ``unit_of_work()`` factory over a service's engine and its outbox tables."""
+    outbox, processed = metadata.tables["outbox"], metadata.tables["processed_events"]
+
+    def unit_of_work() -> UnitOfWork:
+        return UnitOfWork(engine, source=source, outbox=outbox, processed=processed, on_commit=on_commit)
+
+    return unit_of_work
 
 
 def new_id() -> str:

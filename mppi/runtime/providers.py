@@ -10,7 +10,7 @@ from nameko.extensions import DependencyProvider
 
 from mppi.contracts.errors import MppiError
 from mppi.runtime import metrics, settings
-from mppi.runtime.database import UnitOfWork, make_engine, runtime_tables
+from mppi.runtime.database import make_engine, runtime_tables, uow_factory
 from mppi.runtime.logging import correlation_id, new_correlation_id
 from mppi.runtime.outbox import OutboxRelay
 
@@ -29,16 +29,15 @@ class Database(DependencyProvider):
     def setup(self) -> None:
         cfg = settings.get()
         service = self.container.service_name
-        url = self.url or self.container.config.get("DATABASE_URL") or cfg.database_url(service)
         workers = self.container.config.get("max_workers", 10)
-        self.engine = make_engine(url, pool_size=workers + 2)
-        self.outbox = self.metadata.tables["outbox"]
-        self.processed = self.metadata.tables["processed_events"]
+        self.engine = make_engine(database_url(self.container, self.url), pool_size=workers + 2)
         self.relay = None
         if self.container.config.get("OUTBOX_RELAY", cfg.outbox_relay):
-            self.relay = OutboxRelay(engine=self.engine, outbox=self.outbox,
+            self.relay = OutboxRelay(engine=self.engine, outbox=self.metadata.tables["outbox"],
                                      amqp_uri=self.container.config["AMQP_URI"],
                                      metrics=metrics.for_service(service))
+        self.unit_of_work = uow_factory(self.engine, source=service, metadata=self.metadata,
+                                        on_commit=self.relay.wake if self.relay else None)
 
     def start(self) -> None:
         if self.relay:
@@ -51,12 +50,13 @@ class Database(DependencyProvider):
 
     kill = stop
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, source=self.container.service_name, outbox=self.outbox,
-                          processed=self.processed, on_commit=self.relay.wake if self.relay else None)
-
     def get_dependency(self, worker_ctx):
         return self.unit_of_work
+
+
+def database_url(container, url: str | None = None) -> str:
+    """The service's database: an explicit URL, the container's DATABASE_URL, else the settings' per-service URL."""
+    return url or container.config.get("DATABASE_URL") or settings.get().database_url(container.service_name)
 
 
 class Observability(DependencyProvider):

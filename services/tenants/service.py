@@ -7,7 +7,8 @@ from nameko.rpc import rpc
 from mppi.contracts import tenants as c
 from mppi.contracts.errors import MppiError, parse
 from mppi.runtime import settings
-from mppi.runtime.providers import Database, Observability
+from mppi.runtime.database import make_engine, uow_factory
+from mppi.runtime.providers import Database, Observability, database_url
 from services.tenants import handlers, orm
 from services.tenants.dependencies import Argon2Hasher, Passwords, Tokens
 
@@ -15,12 +16,17 @@ from services.tenants.dependencies import Argon2Hasher, Passwords, Tokens
 class AdminAtStart(DependencyProvider):
     """At every start, the platform admin named by MPPI_ADMIN_EMAIL / MPPI_ADMIN_PASSWORD exists."""
 
-    def start(self) -> None:
+    def setup(self) -> None:
+        # in setup, not start: entrypoints consume only after every setup finished, so no sign-in races it
         cfg = settings.get()
-        if cfg.admin_email and cfg.admin_password:
-            db = next(ext for ext in self.container.extensions if isinstance(ext, Database))
-            handlers.ensure_platform_admin(cfg.admin_email, cfg.admin_password, uow=db.unit_of_work,
-                                           hasher=Argon2Hasher())
+        if not (cfg.admin_email and cfg.admin_password):
+            return
+        engine = make_engine(database_url(self.container), pool_size=1)
+        try:
+            handlers.ensure_platform_admin(cfg.admin_email, cfg.admin_password, hasher=Argon2Hasher(),
+                                           uow=uow_factory(engine, source="tenants", metadata=orm.metadata))
+        finally:
+            engine.dispose()
 
 
 class TenantsService:

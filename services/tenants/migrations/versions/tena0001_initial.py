@@ -66,7 +66,7 @@ def upgrade() -> None:
     sa.Column('tenant', sa.String(length=63), nullable=True),
     sa.Column('nik', sa.String(length=16), nullable=True),
     sa.Column('phone', sa.String(length=20), nullable=True),
-    sa.Column('active', sa.Boolean(), server_default=sa.text('1'), nullable=False),
+    sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tenant'], ['tenants.slug'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -7,7 +7,7 @@ import sys
 from mppi.contracts import tenants as c
 from mppi.contracts.errors import AccountExists, TenantExists
 from mppi.runtime import settings
-from mppi.runtime.database import UnitOfWork, make_engine
+from mppi.runtime.database import make_engine, uow_factory
 from services.tenants import handlers, orm
 from services.tenants.dependencies import Argon2Hasher
 
@@ -20,11 +20,7 @@ CITIZEN = {"nik": "1709014501900001", "full_name": "Siti Aminah", "email": "warg
 
 def main() -> int:
     cfg = settings.get()
-    engine = make_engine(cfg.database_url("tenants"))
-
-    def uow() -> UnitOfWork:
-        return UnitOfWork(engine, source="tenants", outbox=orm.outbox, processed=orm.processed_events)
-
+    uow = uow_factory(make_engine(cfg.database_url("tenants")), source="tenants", metadata=orm.metadata)
     hasher = Argon2Hasher()
     logins = []
     for slug, code in REGIONS:

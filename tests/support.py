@@ -1,0 +1,47 @@
+"""Helpers for tests: a plain HTTP client for the gateway and polling with a deadline."""
+import time
+
+import requests
+
+
+class Client:
+    """A plain HTTP client for the gateway (nameko's web_session breaks on Werkzeug 3)."""
+
+    def __init__(self, base_url: str, token: str | None = None):
+        self.base_url = base_url
+        self.token = token
+        self.http = requests.Session()
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if self.token and "Authorization" not in headers:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return self.http.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def login(self, email: str, password: str) -> "Client":
+        r = self.post("/api/v1/auth/token", json={"username": email, "password": password})
+        assert r.status_code == 200, r.text
+        return Client(self.base_url, r.json()["access_token"])
+
+
+def wait_for(predicate, *, timeout: float = 15, interval: float = 0.1, message: str = "condition"):
+    """Poll until ``predicate()`` is truthy (never a bare sleep to wait for a message)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
