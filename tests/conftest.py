@@ -2,7 +2,7 @@
 give each run its own RabbitMQ vhost and PostgreSQL databases and start the real processes."""
 import warnings
 
-warnings.filterwarnings("ignore", category=DeprecationWarning)  # eventlet announces its bugfix-only mode
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # it announces its bugfix-only mode
 
 import eventlet  # noqa: E402
 

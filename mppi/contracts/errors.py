@@ -142,10 +142,30 @@ def field_error(loc: list[str | int] | tuple, msg: str) -> dict[str, Any]:
     return {"loc": list(loc), "msg": msg}
 
 
+def _nul_locations(value: Any, loc: tuple, found: list) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            found.append(field_error(loc, "must not contain NUL characters"))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _nul_locations(k, loc, found)
+            _nul_locations(v, (*loc, k), found)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _nul_locations(v, (*loc, i), found)
+
+
 def parse(model, data: Any, *, loc: tuple = ("body",)):
-    """Validate ``data`` against a pydantic model; every problem becomes one ``errors`` item of a 422."""
+    """Validate ``data`` against a pydantic model; every problem becomes one ``errors`` item of a 422.
+
+    NUL characters are refused everywhere: no database stores them and no person types them.
+    """
     from pydantic import ValidationError
 
+    nul: list = []
+    _nul_locations(data, loc, nul)
+    if nul:
+        raise ValidationFailed("text may not contain NUL characters", nul)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

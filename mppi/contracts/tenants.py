@@ -63,12 +63,14 @@ class TenantCreate(Request):
 
 
 class TenantPatch(Request):
-    name: Name | None = None
-    branding: Branding | None = None
-    menu: list[MenuEntry] | None = Field(default=None, max_length=50)
-    dashboard: list[DashboardWidget] | None = Field(default=None, max_length=30)
-    holidays: list[Date] | None = Field(default=None, max_length=366)
-    office_hours: OfficeHours | None = None
+    """A partial update: a field left out stays as it is; a field sent must hold a value (null is refused)."""
+
+    name: Name = None
+    branding: Branding = None
+    menu: list[MenuEntry] = Field(default=None, max_length=50)
+    dashboard: list[DashboardWidget] = Field(default=None, max_length=30)
+    holidays: list[Date] = Field(default=None, max_length=366)
+    office_hours: OfficeHours = None
 
 
 class TenantSummary(BaseModel):

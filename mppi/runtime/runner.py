@@ -10,6 +10,7 @@ eventlet.monkey_patch()
 import errno  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
@@ -51,7 +52,7 @@ def main(argv: list[str]) -> int:
     if cfg.metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(cfg.metrics_port, addr="127.0.0.1")
+        start_http_server(cfg.metrics_port, addr=os.environ.get("MPPI_METRICS_HOST", "127.0.0.1"))
     runner = ServiceRunner(cfg.nameko_config())
     runner.add_service(cls)
 

@@ -1,0 +1,182 @@
+"""HTTP load for the bench: run wrk (installing it with apt-get if missing) or a multiprocess Python fallback."""
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+MAX_REQUESTS_PER_CONNECTION = 1_000_000  # a count bound on top of the time bound
+
+
+@dataclass
+class LoadResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int  # non-2xx answers plus socket errors
+    generator: str
+    extra: dict = field(default_factory=dict)
+
+
+# ---- wrk --------------------------------------------------------------------------------------------------------
+
+def ensure_wrk() -> str | None:
+    """The path of wrk, installing the Debian package quietly if needed; None when it cannot be had."""
+    if path := shutil.which("wrk"):
+        return path
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return None
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+    def apt(*args: str) -> bool:
+        try:
+            return subprocess.run(["apt-get", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  timeout=300).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+    if not apt("install", "-y", "-qq", "wrk"):
+        apt("update", "-qq")
+        apt("install", "-y", "-qq", "wrk")
+    return shutil.which("wrk")
+
+
+_UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def to_ms(text: str) -> float:
+    """wrk's latency ('812.00us', '1.23ms', '2.01s', '1.00m') in milliseconds."""
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    if not m:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(m.group(1)) * _UNITS_MS[m.group(2)]
+
+
+def parse_wrk(out: str) -> LoadResult:
+    def grab(pattern: str) -> str | None:
+        m = re.search(pattern, out, re.MULTILINE)
+        return m.group(1) if m else None
+
+    rps = grab(r"^Requests/sec:\s+([\d.]+)")
+    p50, p99 = grab(r"^\s+50%\s+(\S+)"), grab(r"^\s+99%\s+(\S+)")
+    total = grab(r"^\s+(\d+) requests in")
+    if rps is None or p50 is None or p99 is None or total is None:
+        raise ValueError(f"could not parse wrk output:\n{out}")
+    errors = int(grab(r"^\s+Non-2xx or 3xx responses: (\d+)") or 0)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if sock:
+        errors += sum(int(x) for x in sock.groups())
+    return LoadResult(float(rps), to_ms(p50), to_ms(p99), int(total), errors, "wrk")
+
+
+def run_wrk(wrk: str, url: str, *, connections: int, duration: float,
+            headers: dict[str, str] | None = None) -> LoadResult:
+    threads = max(1, min(os.cpu_count() or 1, connections))
+    cmd = [wrk, "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
+           "--timeout", "10s"]
+    for k, v in (headers or {}).items():
+        cmd += ["-H", f"{k}: {v}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+    result = parse_wrk(out)
+    result.extra["threads"] = threads
+    return result
+
+
+# ---- Python fallback --------------------------------------------------------------------------------------------
+
+def _connection_loop(host: str, port: int, path: str, headers: dict[str, str], deadline: float,
+                     latencies: list[float], errors: list[int]) -> None:
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        for _ in range(MAX_REQUESTS_PER_CONNECTION):
+            if time.monotonic() >= deadline:
+                break
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+            except (OSError, http.client.HTTPException):
+                errors[0] += 1
+                conn.close()
+                conn = http.client.HTTPConnection(host, port, timeout=10)
+                continue
+            latencies.append(time.perf_counter() - started)
+            if not 200 <= resp.status < 400:
+                errors[0] += 1
+    finally:
+        conn.close()
+
+
+def _worker(url: str, connections: int, deadline: float, headers: dict[str, str], out) -> None:
+    began = time.monotonic()
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    latencies: list[float] = []
+    errors = [0]
+    threads = [threading.Thread(target=_connection_loop,
+                                args=(parts.hostname, parts.port or 80, path, headers, deadline, latencies, errors))
+               for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put((latencies, errors[0], began, time.monotonic()))
+
+
+def run_python(url: str, *, connections: int, duration: float, headers: dict[str, str] | None = None) -> LoadResult:
+    """Several processes, each with threads that each hold one keep-alive connection, all until the deadline."""
+    if urlsplit(url).hostname != "127.0.0.1":
+        raise ValueError("the bench only loads 127.0.0.1")
+    ctx = multiprocessing.get_context("spawn")
+    procs_n = max(1, min(os.cpu_count() or 1, connections))
+    shares = [connections // procs_n + (1 if i < connections % procs_n else 0) for i in range(procs_n)]
+    out = ctx.Queue()
+    started = time.monotonic()
+    deadline = started + 1.0 + duration  # one second for the processes to start
+    procs = [ctx.Process(target=_worker, args=(url, n, deadline, headers or {}, out), daemon=True) for n in shares]
+    for p in procs:
+        p.start()
+    latencies: list[float] = []
+    errors, began, ended = 0, deadline, started
+    try:
+        for _ in procs:
+            lat, err, t0, t1 = out.get(timeout=duration + 60)
+            latencies += lat
+            errors += err
+            began, ended = min(began, t0), max(ended, t1)
+    finally:
+        for p in procs:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
+    if not latencies:
+        raise RuntimeError(f"no request to {url} succeeded")
+    elapsed = ended - began
+    q = statistics.quantiles(latencies, n=100, method="inclusive")
+    return LoadResult(len(latencies) / max(elapsed, 1e-9), q[49] * 1e3, q[98] * 1e3, len(latencies), errors,
+                      "python", {"processes": procs_n})
+
+
+class LoadGenerator:
+    """One interface over wrk or the Python fallback."""
+
+    def __init__(self, prefer: str = "auto"):
+        self.wrk = ensure_wrk() if prefer in ("auto", "wrk") else None
+        if prefer == "wrk" and self.wrk is None:
+            raise RuntimeError("wrk is not installed and could not be installed with apt-get")
+        self.name = "wrk" if self.wrk else "python"
+
+    def run(self, url: str, *, connections: int, duration: float, headers: dict[str, str] | None = None) -> LoadResult:
+        if self.wrk:
+            return run_wrk(self.wrk, url, connections=connections, duration=duration, headers=headers)
+        return run_python(url, connections=connections, duration=duration, headers=headers)

@@ -1,0 +1,57 @@
+"""Health, readiness, metrics and rate limits of the running platform."""
+import uuid
+
+from support import Client, wait_for
+
+from devtools.platform import free_port
+
+
+def test_readyz_names_a_stopped_service_and_recovers(platform, anon):
+    assert anon.get("/healthz").status_code == 200
+    assert anon.get("/readyz").status_code == 200
+    platform.stop("catalog")
+    try:
+        r = anon.get("/readyz")
+        assert r.status_code == 503
+        assert "catalog" in r.json()["detail"] and "tenants" not in r.json()["detail"]
+        assert anon.get("/healthz").status_code == 200
+    finally:
+        platform.start_service("catalog")
+    platform.wait_ready()
+
+
+def test_metrics_are_prometheus_text_without_personal_data(anon):
+    anon.get("/api/v1/tenants")
+    r = anon.get("/metrics")
+    assert r.status_code == 200 and "gateway_requests_total" in r.text
+    assert "@" not in r.text  # no email addresses in labels
+
+
+def test_a_correlation_id_is_returned_and_reaches_the_service_logs(platform, admin):
+    cid = uuid.uuid4().hex
+    r = admin.get("/api/v1/me", headers={"X-Correlation-Id": cid})
+    assert r.status_code == 200 and r.headers["X-Correlation-Id"] == cid
+    r = admin.post("/api/v1/tenants", json={"slug": "x", "region_code": "99.99"}, headers={"X-Correlation-Id": cid})
+    assert r.json()["correlation_id"] == cid
+
+
+def test_rate_limits_answer_429_with_retry_after(platform):
+    port = free_port()
+    platform.start_gateway("gateway-limited", port=port, MPPI_RATE_LIMITS="auth=5/60,api=600/60")
+    try:
+        client = Client(f"http://127.0.0.1:{port}")
+        wait_for(lambda: _up(client), timeout=30, message="the rate-limited gateway")
+        answers = [client.post("/api/v1/auth/token", json={"username": "nobody@example.id", "password": "x"})
+                   for _ in range(7)]
+        codes = [a.status_code for a in answers]
+        assert codes[:5] == [401] * 5 and codes[5:] == [429, 429]
+        assert answers[-1].json()["code"] == "RATE_LIMITED" and int(answers[-1].headers["Retry-After"]) >= 1
+    finally:
+        platform.stop("gateway-limited")
+
+
+def _up(client: Client) -> bool:
+    try:
+        return client.get("/healthz").status_code == 200
+    except Exception:
+        return False
