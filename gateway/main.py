@@ -1,6 +1,10 @@
 """Run the gateway: ``python -m gateway.main`` serves HTTP on MPPI_GATEWAY_HOST:MPPI_GATEWAY_PORT (127.0.0.1:8000)
 with eventlet, and runs its broadcast event handlers (cache refresh) in the same process."""
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # bugfix-only mode, known
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
@@ -44,7 +48,7 @@ def main() -> int:
     log.info("gateway listening on http://%s:%d", host, port)
     try:
         server.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, eventlet.greenlet.GreenletExit):
         pass
     finally:
         events.stop()

@@ -11,7 +11,7 @@ from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from mppi.contracts.errors import DependencyUnavailable
-from mppi.runtime.logging import correlation_id
+from mppi.runtime.logging import correlation_id, new_correlation_id
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class RpcClient:
             healthy = True
             try:
                 # a checked-out proxy serves one call at a time, so its context can carry this request's id
-                proxy._worker_ctx.data = {"correlation_id": correlation_id.get()}
+                proxy._worker_ctx.data = {"correlation_id": correlation_id.get() or new_correlation_id()}
                 cluster = proxy._proxy
                 reply = getattr(getattr(cluster, service), method).call_async(*args, **kwargs)
                 with eventlet.Timeout(timeout or self.timeout, RpcTimeout()):

@@ -3,7 +3,11 @@
 Patches eventlet first, logs JSON, says in one line when the broker cannot be reached, serves Prometheus metrics
 on ``MPPI_METRICS_PORT`` and stops gracefully on SIGTERM or Ctrl-C (in-flight workers finish).
 """
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # bugfix-only mode, known
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
