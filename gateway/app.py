@@ -102,6 +102,8 @@ class Gateway:
         pool = eventlet.GreenPool(len(SERVICES))
         results = dict(pool.imap(ping, SERVICES))
         down = sorted(s for s, ok in results.items() if not ok)
+        if not self.tenants.ready.is_set():
+            down.append("gateway tenant cache")
         if down:
             return problem(503, "DEPENDENCY_UNAVAILABLE", "Not ready", f"not answering: {', '.join(down)}",
                            errors=[{"loc": ["service", s], "msg": "not answering"} for s in down])

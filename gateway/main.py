@@ -42,7 +42,9 @@ def main() -> int:
                             socket_timeout=60, keepalive=True)
 
     def shutdown(signum, frame):
-        eventlet.spawn_n(server.kill)
+        # SystemExit inside the server loop stops accepting, closes idle keep-alive connections and waits for the
+        # requests in flight (eventlet.wsgi's own drain); signal handlers may not block, so do it in a greenlet
+        eventlet.spawn_n(server.kill, SystemExit)
 
     signal.signal(signal.SIGTERM, shutdown)
     log.info("gateway listening on http://%s:%d", host, port)

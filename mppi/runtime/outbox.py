@@ -56,6 +56,7 @@ class OutboxRelay:
         self._running = True
         failures = 0
         while self._running:
+            self._wake.clear()  # before relaying: a commit landing while we relay wakes the next round
             try:
                 relayed = self.relay_once()
                 failures = 0
@@ -67,7 +68,6 @@ class OutboxRelay:
             if relayed >= BATCH:
                 continue
             self._wake.wait(self.poll_interval)
-            self._wake.clear()
 
     def relay_once(self) -> int:
         o = self.outbox

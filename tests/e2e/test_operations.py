@@ -55,3 +55,33 @@ def _up(client: Client) -> bool:
         return client.get("/healthz").status_code == 200
     except Exception:
         return False
+
+
+def test_a_gateway_stopped_with_sigterm_finishes_the_request_in_flight(platform):
+    import signal
+    import threading
+    import time
+
+    port = free_port()
+    platform.start_gateway("gateway-drain", port=port)
+    client = Client(f"http://127.0.0.1:{port}")
+    wait_for(lambda: _up(client), timeout=30, message="the second gateway")
+    platform.stop("catalog")  # its RPC queue stays, so /readyz waits the full 2 s ping timeout: a slow request
+    result = {}
+
+    def slow_request():
+        started = time.monotonic()
+        result["status"] = client.get("/readyz").status_code
+        result["seconds"] = time.monotonic() - started
+
+    try:
+        t = threading.Thread(target=slow_request)
+        t.start()
+        time.sleep(0.5)  # let the request reach the gateway; it then waits ~1.5 s more on the ping
+        code = platform.stop("gateway-drain", signal.SIGTERM)
+        t.join(10)
+    finally:
+        platform.start_service("catalog")
+    assert code == 0
+    assert result == {"status": 503, "seconds": result["seconds"]} and result["seconds"] >= 1.5
+    platform.wait_ready()
