@@ -213,7 +213,7 @@ def test_duplicate_document_ids_are_refused():
         SearchIndex([("a", {"name": "x"}), ("a", {"name": "y"})])
 
 
-def test_ten_thousand_documents_answer_in_a_few_milliseconds():
+def test_an_index_of_ten_thousand_documents_still_ranks_correctly():
     words = [
         "izin",
         "surat",
