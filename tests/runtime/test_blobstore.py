@@ -1,0 +1,62 @@
+"""Both blob stores behave alike: the local folder, and S3 against moto's real HTTP S3 server on loopback."""
+import hashlib
+import io
+import os
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from devtools.platform import free_port
+from mppi.runtime.blobstore import BlobTooLarge, LocalBlobStore, S3BlobStore, from_settings
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path):
+    if request.param == "local":
+        return LocalBlobStore(tmp_path)
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = f"mppi-{request.node.name.split('[')[0][-20:].replace('_', '-')}".lower()
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    return S3BlobStore(bucket, endpoint_url=endpoint)
+
+
+def test_a_blob_round_trips_with_its_size_and_sha256(store):
+    data = os.urandom(300_000)
+    ref = store.put("staging/a1/ktp.pdf", io.BytesIO(data), content_type="application/pdf")
+    assert (ref.size, ref.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert b"".join(store.open("staging/a1/ktp.pdf")) == data
+    assert store.head("staging/a1/ktp.pdf") == data[:8192]
+    assert store.exists("staging/a1/ktp.pdf")
+    store.delete("staging/a1/ktp.pdf")
+    assert not store.exists("staging/a1/ktp.pdf")
+
+
+def test_a_stream_over_the_limit_is_refused_and_nothing_is_kept(store):
+    with pytest.raises(BlobTooLarge):
+        store.put("staging/big.bin", io.BytesIO(b"x" * 200_001), content_type="application/pdf", max_size=200_000)
+    assert not store.exists("staging/big.bin")
+
+
+def test_keys_cannot_escape_the_store(store):
+    for key in ["../etc/passwd", "/abs", "a/../../b", ""]:
+        with pytest.raises(ValueError):
+            store.put(key, io.BytesIO(b"x"), content_type="text/plain")
+
+
+def test_settings_choose_the_folder_unless_a_bucket_is_named(tmp_path):
+    assert isinstance(from_settings(tmp_path, {}), LocalBlobStore)
+    assert isinstance(from_settings(tmp_path, {"MPPI_S3_BUCKET": "b", "MPPI_S3_ENDPOINT_URL": "http://127.0.0.1:1"}),
+                      S3BlobStore)
