@@ -16,14 +16,9 @@ from urllib.parse import quote
 import requests
 
 from mppi.runtime.settings import SERVICES
+from mppi.runtime.topology import SERVICE_CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICE_CLASSES = {
-    "tenants": "services.tenants.service:TenantsService",
-    "catalog": "services.catalog.service:CatalogService",
-    "applications": "services.applications.service:ApplicationsService",
-    "notifications": "services.notifications.service:NotificationsService",
-}
 MANAGEMENT = os.environ.get("RABBIT_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672")
 PG_ADMIN = os.environ.get("MPPI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -103,6 +98,7 @@ class Platform:
     gateway_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     admin_email: str = "admin@mppi.test"
     admin_password: str = "admin-password-1"
@@ -138,7 +134,9 @@ class Platform:
         return proc
 
     def start_service(self, name: str, **env: str) -> subprocess.Popen:
-        return self._spawn(name, ["-m", "mppi.runtime.runner", SERVICE_CLASSES[name]], self.env(**env))
+        port = self.metrics_ports.setdefault(name, free_port())
+        return self._spawn(name, ["-m", "mppi.runtime.runner", SERVICE_CLASSES[name]],
+                           self.env(MPPI_METRICS_PORT=str(port), **env))
 
     def start_gateway(self, name: str = "gateway", port: int | None = None, **env: str) -> subprocess.Popen:
         port = port or self.gateway_port

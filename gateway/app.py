@@ -11,11 +11,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from gateway import cache
+from gateway import cache, catalog_routes  # noqa: F401 - registers the catalogue routes
 from gateway.api import Route
 from gateway.auth import authenticate
+from gateway.catalog_cache import catalog as catalog_cache
 from gateway.context import Ctx, read_json
 from gateway.errors import problem, to_response
+from gateway.i18n import localize
 from gateway.ratelimit import RateLimiter
 from gateway.routes import api
 from mppi.contracts.errors import MppiError, parse
@@ -39,6 +41,7 @@ class Gateway:
         self.secret = self.cfg.token_secret()
         self.limiter = RateLimiter(self.cfg.rate_limits)
         self.tenants = cache.tenants
+        self.catalog = catalog_cache
         self.url_map = Map([Rule(r.path, methods=[r.method], endpoint=r) for r in api.routes]
                            + [Rule("/healthz", endpoint="healthz"), Rule("/readyz", endpoint="readyz"),
                               Rule("/metrics", endpoint="metrics"),
@@ -80,7 +83,7 @@ class Gateway:
         key = principal.account_id if principal and route.rate == "api" else (request.remote_addr or "-")
         self.limiter.check(route.rate, key)
         ctx = Ctx(request=request, params=params, principal=principal, rpc=self.rpc, tenants=self.tenants,
-                  lang=_language(request))
+                  catalog=self.catalog, lang=_language(request))
         if route.body is not None:
             result = route.handler(ctx, parse(route.body, read_json(request)))
         else:
@@ -89,6 +92,8 @@ class Gateway:
             return result
         if route.status == 204:
             return Response(status=204)
+        if ctx.lang != "all":
+            result = localize(result, ctx.lang)
         return Response(json.dumps(result, ensure_ascii=False), status=route.status, content_type=JSON)
 
     # -- readiness -------------------------------------------------------------------------------------------------
@@ -104,6 +109,8 @@ class Gateway:
         down = sorted(s for s, ok in results.items() if not ok)
         if not self.tenants.ready.is_set():
             down.append("gateway tenant cache")
+        if not self.catalog.ready.is_set():
+            down.append("gateway catalogue cache")
         if down:
             return problem(503, "DEPENDENCY_UNAVAILABLE", "Not ready", f"not answering: {', '.join(down)}",
                            errors=[{"loc": ["service", s], "msg": "not answering"} for s in down])
@@ -111,19 +118,42 @@ class Gateway:
 
     # -- caches ----------------------------------------------------------------------------------------------------
     def warm_caches(self) -> None:
-        """Load the tenant snapshot once, retrying until the tenants service answers."""
-        delay = 0.5
-        while not self.tenants.ready.is_set():
-            try:
-                tenants = self.rpc.call("tenants", "snapshot_tenants")
-                inactive = self.rpc.call("tenants", "list_inactive_accounts")
-                self.tenants.load_snapshot(tenants, inactive)
-                log.info("tenant cache loaded: %d tenants", len(tenants))
-            except MppiError:
-                eventlet.sleep(delay)
-                delay = min(delay * 2, 10)
+        """Load the snapshots once (events keep them fresh after), retrying until the services answer."""
+        _retrying(self._load_tenants)
+        _retrying(self._load_catalog)
+
+    def _load_tenants(self) -> None:
+        tenants = self.rpc.call("tenants", "snapshot_tenants")
+        inactive = self.rpc.call("tenants", "list_inactive_accounts")
+        self.tenants.load_snapshot(tenants, inactive)
+        log.info("tenant cache loaded: %d tenants", len(tenants))
+
+    def _load_catalog(self) -> None:
+        after, total = None, 0
+        while True:
+            page = self.rpc.call("catalog", "published_page", after=after, limit=2000, full=False, timeout=60)
+            self.catalog.load_snapshot(page["items"])
+            total += len(page["items"])
+            after = page["next_cursor"]
+            if after is None:
+                break
+        self.catalog.ready.set()
+        log.info("catalogue cache loaded: %d published services", total)
+
+
+def _retrying(load) -> None:
+    delay = 0.5
+    while True:
+        try:
+            return load()
+        except MppiError:
+            eventlet.sleep(delay)
+            delay = min(delay * 2, 10)
 
 
 def _language(request: Request) -> str:
-    best = request.accept_languages.best_match(["id", "en"])
-    return best or "id"
+    """``?lang=id|en|all`` wins (all: the raw bilingual objects, for editors), then Accept-Language, then id."""
+    asked = request.args.get("lang")
+    if asked in ("id", "en", "all"):
+        return asked
+    return request.accept_languages.best_match(["id", "en"]) or "id"

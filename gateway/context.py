@@ -8,6 +8,7 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from gateway.cache import TenantCache
+from gateway.catalog_cache import CatalogCache
 from mppi.contracts.errors import BadRequest, PayloadTooLarge, ValidationFailed, field_error
 from mppi.runtime.rpc import RpcClient
 from mppi.runtime.tokens import Principal
@@ -22,7 +23,8 @@ class Ctx:
     principal: Principal | None
     rpc: RpcClient
     tenants: TenantCache
-    lang: str
+    catalog: CatalogCache
+    lang: str  # "id", "en", or "all" for the raw bilingual objects (editors)
 
     def query_int(self, name: str, default: int, *, lo: int, hi: int) -> int:
         raw = self.request.args.get(name)

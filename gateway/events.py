@@ -1,6 +1,7 @@
 """The gateway's event handlers: broadcast (every gateway process gets each event) to keep its caches fresh."""
 from gateway import cache
-from mppi.contracts.events import AccountDeactivated, TenantCreated, TenantUpdated
+from gateway.catalog_cache import catalog
+from mppi.contracts.events import AccountDeactivated, ServiceArchived, ServicePublished, TenantCreated, TenantUpdated
 from mppi.runtime.events import cache_event_handler
 
 
@@ -18,3 +19,11 @@ class GatewayEvents:
     @cache_event_handler("tenants", AccountDeactivated.type)
     def on_account_deactivated(self, payload: dict) -> None:
         cache.tenants.deactivated.add(payload["account_id"])
+
+    @cache_event_handler("catalog", ServicePublished.type)
+    def on_service_published(self, payload: dict) -> None:
+        catalog.published(payload["service"])
+
+    @cache_event_handler("catalog", ServiceArchived.type)
+    def on_service_archived(self, payload: dict) -> None:
+        catalog.archived(payload["tenant"], payload["service_id"])

@@ -16,9 +16,13 @@ class MppiError(Exception):
     title = "Internal error"
 
     def __init__(self, detail: str = "", errors: list[dict[str, Any]] | None = None):
-        super().__init__(detail, errors or [])
+        # nameko's RPC serialisation turns the ints of a loc into strings; list indexes are ints again here
+        # (a field key never is all digits)
+        errors = [{**e, "loc": [int(p) if isinstance(p, str) and p.isdigit() else p for p in e.get("loc", [])]}
+                  for e in errors or []]
+        super().__init__(detail, errors)
         self.detail = detail or self.title
-        self.errors = errors or []
+        self.errors = errors
 
     def __str__(self) -> str:
         return self.detail

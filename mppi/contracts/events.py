@@ -38,3 +38,16 @@ class AccountDeactivated(Event):
     type: ClassVar[str] = "account_deactivated"
     source: ClassVar[str] = "tenants"
     account_id: str
+
+
+class ServicePublished(Event):
+    type: ClassVar[str] = "service_published"
+    source: ClassVar[str] = "catalog"
+    service: dict[str, Any]  # the published version in full, as GET /api/v1/tenants/{t}/services/{id} shows it
+
+
+class ServiceArchived(Event):
+    type: ClassVar[str] = "service_archived"
+    source: ClassVar[str] = "catalog"
+    service_id: str
+    code: str

@@ -1,4 +1,5 @@
-"""Alembic per service: ``python -m mppi.runtime.migrations [service ...]`` upgrades each service's database to head.
+"""Alembic per service: ``python -m mppi.runtime.migrations [service ...]`` upgrades each service's database to head;
+with no service named it also declares every durable event queue (``mppi.runtime.topology``).
 
 Each service keeps its scripts in ``services/<name>/migrations``; their ``env.py`` calls ``run_env`` here.
 Migrations run as a step of their own (``make run`` before starting, a Job on Kubernetes), never at service start.
@@ -48,6 +49,11 @@ def main(argv: list[str]) -> int:
     for service in argv[1:] or settings.SERVICES:
         upgrade(service)
         print(f"migrated {service}")
+    if not argv[1:]:
+        from mppi.runtime import topology
+
+        names = topology.declare(settings.get().nameko_config())
+        print(f"declared {len(names)} durable event queues")
     return 0
 
 

@@ -1,1 +1,2 @@
-"""The applications service (skeleton until its issue lands: database, outbox and health are in place)."""
+"""The applications service. So far it keeps its own copy of every published service version (from catalog
+events), which submissions will be validated against."""

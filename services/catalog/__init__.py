@@ -1,1 +1,2 @@
-"""The catalog service (skeleton until its issue lands: database, outbox and health are in place)."""
+"""The catalog service: the national template library and each region's services, with their standard, form,
+workflow and versions (a published version never changes)."""

@@ -85,3 +85,12 @@ def test_a_gateway_stopped_with_sigterm_finishes_the_request_in_flight(platform)
     assert code == 0
     assert result == {"status": 503, "seconds": result["seconds"]} and result["seconds"] >= 1.5
     platform.wait_ready()
+
+
+def test_each_service_serves_its_own_metrics(platform, admin):
+    import requests
+
+    admin.get("/api/v1/me")
+    text = requests.get(f"http://127.0.0.1:{platform.metrics_ports['tenants']}/metrics", timeout=5).text
+    assert 'tenants_entrypoint_calls_total{entrypoint="get_me",outcome="ok"}' in text
+    assert "tenants_outbox_backlog" in text and "tenants_entrypoint_seconds_bucket" in text
