@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import os
@@ -20,12 +19,15 @@ import requests
 from amqp_baseline import EventTap, percentiles_ms, publish_consume
 from load import LoadGenerator, LoadResult
 
+from devtools import bulk_load
 from devtools.platform import MANAGEMENT, PG_ADMIN, ROOT, Databases, Platform, Vhost
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
-BENCHES = ("floor", "cache", "rpc", "amqp", "outbox")
+BENCHES = ("floor", "cache", "rpc", "amqp", "outbox", "onboard", "catalogue_list", "catalogue_detail",
+           "propagation")
 CACHE_TENANT = {"slug": "bench-sinjai", "region_code": "73.07"}
+ONBOARD_REGION = "91.71"
 
 
 @dataclass
@@ -98,47 +100,134 @@ class Bench:
                    notes, extra=res)
 
     def outbox(self) -> Row:
-        codes = kabupaten_codes(self.args.events)
-        from_post, from_201, posts = [], [], []
+        slugs = self.bulk_slugs[: self.args.events]
+        from_post, from_200, posts = [], [], []
         headers = self.admin_headers
         started = time.monotonic()
-        with EventTap(self.p.amqp_uri, "tenants.events", "tenant_created") as tap:
-            for code in codes:
-                slug = "bench-" + code.replace(".", "-")
+        with EventTap(self.p.amqp_uri, "tenants.events", "tenant_updated") as tap:
+            for i, slug in enumerate(slugs):
                 t0 = time.monotonic_ns()
-                r = self.http.post(self.url("/api/v1/tenants"), json={"slug": slug, "region_code": code},
-                                   headers=headers, timeout=30)
+                r = self.http.patch(self.url(f"/api/v1/tenants/{slug}"), headers=headers, timeout=30,
+                                    json={"branding": {"primary_color": f"#00{i:04x}"}})
                 t1 = time.monotonic_ns()
-                if r.status_code != 201:
-                    raise RuntimeError(f"creating {slug} answered {r.status_code}: {r.text[:300]}")
+                if r.status_code != 200:
+                    raise RuntimeError(f"updating {slug} answered {r.status_code}: {r.text[:300]}")
                 arrived = tap.wait_for(slug, timeout=15)
                 if arrived is None:
-                    raise RuntimeError(f"no tenant_created event for {slug} within 15s")
+                    raise RuntimeError(f"no tenant_updated event for {slug} within 15s")
                 from_post.append(arrived - t0)
-                from_201.append(arrived - t1)
+                from_200.append(arrived - t1)
                 posts.append(t1 - t0)
         elapsed = time.monotonic() - started
         p50, p99 = percentiles_ms(from_post)
-        a50, a99 = percentiles_ms(from_201)
+        a50, a99 = percentiles_ms(from_200)
         q50, _ = percentiles_ms(posts)
-        notes = (f"{len(codes)} sequential POSTs; POST sent→event (POST itself p50 {q50:.1f}); "
-                 f"201 received→event p50 {a50:.1f} p99 {a99:.1f}")
-        return Row("outbox", "outbox event latency tenant_created", len(codes) / elapsed, "ev/s", p50, p99, notes,
-                   extra={"events": len(codes), "post_p50_ms": q50, "after_201_p50_ms": a50, "after_201_p99_ms": a99,
-                          "event_before_201": sum(1 for x in from_201 if x < 0)})
+        notes = (f"{len(slugs)} sequential PATCHes; PATCH sent→event (PATCH itself p50 {q50:.1f}); "
+                 f"200 received→event p50 {a50:.1f} p99 {a99:.1f}")
+        return Row("outbox", "outbox event latency tenant_updated", len(slugs) / elapsed, "ev/s", p50, p99, notes,
+                   extra={"events": len(slugs), "patch_p50_ms": q50, "after_200_p50_ms": a50,
+                          "after_200_p99_ms": a99})
+
+    # -- catalogue (issue 3) ---------------------------------------------------------------------------------------
+    def onboard(self) -> Row:
+        """A new region goes live: tenant, its admin, 20 templates adopted and published, listed publicly."""
+        slug = "bench-onboard"
+        started = time.monotonic()
+        r = self.http.post(self.url("/api/v1/tenants"), json={"slug": slug, "region_code": ONBOARD_REGION},
+                           headers=self.admin_headers, timeout=30)
+        r.raise_for_status()
+        email = "admin@bench-onboard.id"
+        self.http.post(self.url(f"/api/v1/tenants/{slug}/staff"), headers=self.admin_headers, timeout=30,
+                       json={"email": email, "full_name": "Admin", "password": "password-123",
+                             "roles": ["tenant_admin"]}).raise_for_status()
+        token = self.http.post(self.url("/api/v1/auth/token"), json={"username": email, "password": "password-123"},
+                               timeout=30).json()["access_token"]
+        h = {"Authorization": f"Bearer {token}"}
+        templates = self.http.get(self.url("/api/v1/templates"), timeout=30).json()[:20]
+        calls = 3
+        for t in templates:
+            r = self.http.post(self.url(f"/api/v1/tenants/{slug}/services"), json={"template_code": t["code"]},
+                               headers=h, timeout=30)
+            r.raise_for_status()
+            self.http.post(self.url(f"/api/v1/tenants/{slug}/services/{r.json()['id']}/publish"), headers=h,
+                           timeout=30).raise_for_status()
+            calls += 2
+        listed = self.http.get(self.url(f"/api/v1/tenants/{slug}/services?limit=100"), timeout=30).json()["items"]
+        elapsed = time.monotonic() - started
+        if len(listed) != len(templates):
+            raise RuntimeError(f"{len(listed)} of {len(templates)} services listed after onboarding")
+        return Row("onboard", "onboard a region: tenant + adopt 20 + publish 20 + list", calls / elapsed, "req/s",
+                   elapsed * 1000, float("nan"), f"{elapsed:.2f} s end to end (goal < 10 s), {calls} requests",
+                   extra={"seconds": elapsed})
+
+    def catalogue_list(self) -> Row:
+        slug = self.bulk_slugs[len(self.bulk_slugs) // 2]
+        row = self.load("catalogue_list", "catalogue list (cache) GET /tenants/{t}/services",
+                        f"/api/v1/tenants/{slug}/services?limit=20")
+        row.notes += f"; {self.bulk_note}"
+        return row
+
+    def catalogue_detail(self) -> Row:
+        slug = self.bulk_slugs[len(self.bulk_slugs) // 3]
+        items = self.http.get(self.url(f"/api/v1/tenants/{slug}/services?limit=50"), timeout=30).json()["items"]
+        row = self.load("catalogue_detail", "catalogue detail (cache) GET /tenants/{t}/services/{id}",
+                        f"/api/v1/tenants/{slug}/services/{items[min(37, len(items) - 1)]['id']}")
+        row.notes += f"; {self.bulk_note}; gateway RSS {rss_mb(self.p.procs['gateway'].pid):.0f} MB"
+        return row
+
+    def propagation(self) -> Row:
+        """Publish through gateway A, poll gateway B until it serves the new version: the cache refresh delay."""
+        from devtools.platform import free_port
+
+        port = free_port()
+        self.p.start_gateway("gateway-b", port=port)
+        b = f"http://127.0.0.1:{port}"
+        try:
+            self.p.wait_ready(base_url=b, timeout=120)
+            slug = self.bulk_slugs[-1]
+            h = self.admin_headers
+            service = self.http.get(self.url(f"/api/v1/tenants/{slug}/services?limit=1"), timeout=30).json()["items"][0]
+            delays = []
+            for i in range(self.args.changes):
+                sid = service["id"]
+                self.http.patch(self.url(f"/api/v1/tenants/{slug}/services/{sid}"), headers=h, timeout=30,
+                                json={"standard": {"sla_days": 1 + i % 20}}).raise_for_status()
+                r = self.http.post(self.url(f"/api/v1/tenants/{slug}/services/{sid}/publish"), headers=h, timeout=30)
+                r.raise_for_status()
+                published_at, version = time.monotonic_ns(), r.json()["version"]
+                deadline = time.monotonic() + 10
+                while self.http.get(f"{b}/api/v1/tenants/{slug}/services/{sid}", timeout=10).json()["version"] \
+                        != version:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("gateway B did not see the change within 10 s")
+                    time.sleep(0.002)
+                delays.append(time.monotonic_ns() - published_at)
+        finally:
+            self.p.stop("gateway-b")
+        p50, p99 = percentiles_ms(delays)
+        return Row("propagation", "change propagation gateway A → gateway B", float("nan"), "", p50, p99,
+                   f"{len(delays)} publishes; 200 from A → new version served by B (goal < 1 s); polled every 2 ms",
+                   extra={"max_ms": max(delays) / 1e6})
 
 
-def kabupaten_codes(n: int) -> list[str]:
-    with open(ROOT / "mppi/indonesia/data/regencies.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["name"].startswith("Kabupaten ") and r["code"] != "73.07"]
-    return [r["code"] for r in rows[:n]]
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 # ---- setup, report ----------------------------------------------------------------------------------------------
 
-def wait_cache_loaded(p: Platform, timeout: float = 30) -> None:
+def bulk_regions(n: int) -> list[str]:
+    codes = [c for c in bulk_load.region_codes() if c not in (CACHE_TENANT["region_code"], ONBOARD_REGION)]
+    return codes[:n]
+
+
+def wait_cache_loaded(p: Platform, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
-    while "tenant cache loaded" not in p.log("gateway"):
+    while "catalogue cache loaded" not in p.log("gateway"):
         if time.monotonic() > deadline:
             raise TimeoutError("the gateway did not load its tenant cache")
         time.sleep(0.2)
@@ -189,7 +278,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto",
                     help="HTTP load generator (auto: wrk, installed with apt-get if missing, else Python)")
     ap.add_argument("--messages", type=int, default=20_000, help="messages for the pika baseline (default 20000)")
-    ap.add_argument("--events", type=int, default=50, help="tenants created for the outbox latency (default 50)")
+    ap.add_argument("--events", type=int, default=50, help="tenants updated for the outbox latency (default 50)")
+    ap.add_argument("--tenants", type=int, default=500, help="regions bulk-loaded (default 500, at most 512)")
+    ap.add_argument("--services", type=int, default=100, help="published services per region (default 100)")
+    ap.add_argument("--changes", type=int, default=20, help="publishes timed for propagation (default 20)")
     args = ap.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",")] if args.only else list(BENCHES)
     if unknown := set(args.only) - set(BENCHES):
@@ -206,7 +298,8 @@ def _terminate(signum, frame):
 def main(argv=None) -> int:
     args = parse_args(argv)
     info = machine_info()
-    gen = LoadGenerator(args.generator) if {"floor", "cache", "rpc"} & set(args.only) else None
+    gen = LoadGenerator(args.generator) if {"floor", "cache", "rpc", "catalogue_list", "catalogue_detail"} & set(
+        args.only) else None
     print(f"load generator: {gen.name if gen else '-'}; nproc {info['nproc']}; python {info['python']}", flush=True)
 
     run_id = uuid.uuid4().hex[:8]
@@ -220,9 +313,20 @@ def main(argv=None) -> int:
         vhost.create()
         dbs.create()
         print(f"starting the platform (vhost {vhost.name}, databases {dbs.prefix}_*)", flush=True)
-        p.start(timeout=90)
+        p.migrate()
+        started = time.monotonic()
+        slugs = bulk_load.load(tenants_url=dbs.urls["tenants"], catalog_url=dbs.urls["catalog"],
+                               regions=bulk_regions(args.tenants), services_per_region=args.services)
+        loaded = time.monotonic() - started
+        print(f"bulk-loaded {len(slugs)} regions x {args.services} services in {loaded:.0f} s", flush=True)
+        started = time.monotonic()
+        p.start(timeout=300, migrate=False)
         wait_cache_loaded(p)
+        print(f"platform ready with its caches loaded in {time.monotonic() - started:.1f} s", flush=True)
         bench = Bench(p, gen, args)
+        bench.bulk_slugs = slugs
+        bench.bulk_note = (f"{len(slugs)} regions x {args.services} published services bulk-loaded into the tables "
+                           "by the services' domain code")
         for key in BENCHES:
             if key in args.only:
                 print(f"running {key} ...", flush=True)

@@ -158,8 +158,9 @@ class Platform:
     def kill(self, name: str) -> None:
         self.stop(name, signal.SIGKILL)
 
-    def start(self, *, timeout: float = 60) -> Platform:
-        self.migrate()
+    def start(self, *, timeout: float = 60, migrate: bool = True) -> Platform:
+        if migrate:
+            self.migrate()
         for s in SERVICES:
             self.start_service(s)
         self.start_gateway()
