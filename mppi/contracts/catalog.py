@@ -88,7 +88,10 @@ class Requirement(Strict):
 
 
 class Fee(Strict):
-    amount: int = Field(ge=0, le=10_000_000_000)  # rupiah; 0 is free
+    # fixed: the amount is the whole fee (0 is free); variable: computed per application (a retribusi by floor area,
+    # a tariff by choice), and the amount is its fixed part — the basis says how the rest is worked out
+    kind: Literal["fixed", "variable"] = "fixed"
+    amount: int = Field(ge=0, le=10_000_000_000)  # rupiah
     currency: Literal["IDR"] = "IDR"
     basis: Text | None = None  # the legal basis of the fee, or of it being free
 

@@ -69,7 +69,8 @@ def definition_problems(defn: ServiceDefinition, loc: tuple = ("body",)) -> list
             problem((*at, "actions"), f"step {s.key!r} has no action that moves on (verify or approve)")
     if not any("complete" in s.actions for s in steps):
         problem(("workflow", "steps"), "no terminal step: the last step must offer complete")
-    if defn.standard.fee.amount > 0 and defn.standard.fee.basis is None:
+    fee = defn.standard.fee
+    if (fee.amount > 0 or fee.kind == "variable") and fee.basis is None:
         problem(("standard", "fee", "basis"), "a fee needs its legal basis")
     return problems
 

@@ -333,3 +333,12 @@ def test_loader_refuses_a_file_that_is_not_an_array(tmp_path):
     (tmp_path / "umum.json").write_text('{"code": "x"}', encoding="utf-8")
     with pytest.raises(ValueError, match="JSON array"):
         load_folder(tmp_path)
+
+
+def test_fees_worked_out_per_application_are_variable_not_free():
+    templates = load_templates()
+    for code in ("pbg", "paspor", "pencatatan-nikah"):
+        fee = templates[code].standard.fee
+        assert fee.kind == "variable" and fee.basis, code
+    assert templates["akta-kelahiran"].standard.fee.kind == "fixed"
+    assert templates["akta-kelahiran"].standard.fee.amount == 0
