@@ -113,7 +113,7 @@ class Platform:
             "MPPI_VAR_DIR": str(self.var_dir), "AMQP_URI": self.amqp_uri, "MPPI_PUBLIC_URL": self.base_url,
             "MPPI_ADMIN_EMAIL": self.admin_email, "MPPI_ADMIN_PASSWORD": self.admin_password,
             "MPPI_RATE_LIMITS": "off", "MPPI_WEBHOOK_ALLOW_PRIVATE": "true", "PYTHONWARNINGS": "ignore",
-            "MPPI_LOG_LEVEL": "INFO",
+            "MPPI_LOG_LEVEL": "INFO", "MPPI_SLA_CHECK_SECONDS": "1",
         })
         for s, url in self.database_urls.items():
             env[f"{s.upper()}_DATABASE_URL"] = url

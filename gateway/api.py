@@ -25,6 +25,7 @@ class Route:
     tag: str = "api"
     errors: tuple[int, ...] = ()
     query: dict[str, str] = field(default_factory=dict)
+    multipart: type[BaseModel] | None = None  # the JSON part ("data") of a multipart body, also accepted as JSON
 
     @property
     def endpoint(self) -> str:
@@ -47,6 +48,8 @@ class Api:
         for r in self.routes:
             if r.body:
                 models.add(r.body)
+            if r.multipart:
+                models.add(r.multipart)
             model = _model_of(r.response)
             if model:
                 models.add(model)
@@ -70,6 +73,14 @@ class Api:
             if r.body:
                 op["requestBody"] = {"required": True,
                                      "content": {"application/json": {"schema": refs[r.body]}}}
+            if r.multipart:
+                op["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": refs[r.multipart]},
+                    "multipart/form-data": {"schema": {
+                        "type": "object", "required": ["data"],
+                        "properties": {"data": {"type": "string", "description": "the JSON body as a string"}},
+                        "additionalProperties": {"type": "string", "format": "binary",
+                                                 "description": "one part per file field, named by its key"}}}}}
             if r.auth:
                 op["security"] = [{"bearer": []}]
             ok: dict[str, Any] = {"description": "OK"}

@@ -1,6 +1,7 @@
 """The gateway's WSGI application: routing, correlation ids, rate limits, auth, metrics and the error mapper."""
 from __future__ import annotations
 
+import html
 import json
 import logging
 import time
@@ -11,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from gateway import cache, catalog_routes  # noqa: F401 - registers the catalogue routes
+from gateway import application_routes, cache, catalog_routes  # noqa: F401 - they register their routes
 from gateway.api import Route
 from gateway.auth import authenticate
 from gateway.catalog_cache import catalog as catalog_cache
@@ -21,6 +22,7 @@ from gateway.i18n import localize
 from gateway.ratelimit import RateLimiter
 from gateway.routes import api
 from mppi.contracts.errors import MppiError, parse
+from mppi.runtime import blobstore
 from mppi.runtime import settings as mppi_settings
 from mppi.runtime.logging import correlation_id, new_correlation_id
 from mppi.runtime.rpc import RpcClient
@@ -42,9 +44,10 @@ class Gateway:
         self.limiter = RateLimiter(self.cfg.rate_limits)
         self.tenants = cache.tenants
         self.catalog = catalog_cache
+        self.blobs = blobstore.from_settings(self.cfg.var_dir)
         self.url_map = Map([Rule(r.path, methods=[r.method], endpoint=r) for r in api.routes]
                            + [Rule("/healthz", endpoint="healthz"), Rule("/readyz", endpoint="readyz"),
-                              Rule("/metrics", endpoint="metrics"),
+                              Rule("/metrics", endpoint="metrics"), Rule("/verify/<code>", endpoint="verify_page"),
                               Rule("/api/v1/openapi.json", endpoint="openapi")], strict_slashes=False)
         self._openapi = json.dumps(api.openapi(title="MPPI public API", version="1.0.0")).encode()
 
@@ -78,12 +81,14 @@ class Gateway:
             return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
         if endpoint == "openapi":
             return Response(self._openapi, content_type=JSON)
+        if endpoint == "verify_page":
+            return self.verify_page(params["code"][:80])
         route: Route = endpoint
         principal = authenticate(request.headers.get("Authorization"), self.secret, self.tenants.deactivated)
         key = principal.account_id if principal and route.rate == "api" else (request.remote_addr or "-")
         self.limiter.check(route.rate, key)
         ctx = Ctx(request=request, params=params, principal=principal, rpc=self.rpc, tenants=self.tenants,
-                  catalog=self.catalog, lang=_language(request))
+                  catalog=self.catalog, blobs=self.blobs, lang=_language(request))
         if route.body is not None:
             result = route.handler(ctx, parse(route.body, read_json(request)))
         else:
@@ -95,6 +100,16 @@ class Gateway:
         if ctx.lang != "all":
             result = localize(result, ctx.lang)
         return Response(json.dumps(result, ensure_ascii=False), status=route.status, content_type=JSON)
+
+    def verify_page(self, code: str) -> Response:
+        """What a phone shows after scanning an issued document's QR code."""
+        try:
+            found = self.rpc.call("applications", "verify", code)
+        except MppiError as exc:
+            if exc.status != 404:
+                raise
+            found = None
+        return Response(verify_html(found), status=200 if found else 404, content_type="text/html; charset=utf-8")
 
     # -- readiness -------------------------------------------------------------------------------------------------
     def readyz(self) -> Response:
@@ -157,3 +172,18 @@ def _language(request: Request) -> str:
     if asked in ("id", "en", "all"):
         return asked
     return request.accept_languages.best_match(["id", "en"]) or "id"
+
+
+def verify_html(found: dict | None) -> str:
+    if found:
+        name = html.escape(str(localize(found["service_name"], "id")))
+        body = (f"<h1>Dokumen asli</h1><p>Genuine document</p><dl><dt>Nomor permohonan</dt>"
+                f"<dd>{html.escape(found['tracking_number'])}</dd><dt>Daerah</dt><dd>{html.escape(found['tenant'])}</dd>"
+                f"<dt>Layanan</dt><dd>{name}</dd><dt>Diterbitkan</dt><dd>{html.escape(found['issued_at'])}</dd></dl>")
+        color = "#0a7a33"
+    else:
+        body = "<h1>Dokumen tidak dikenal</h1><p>This code is not a document issued by MPPI.</p>"
+        color = "#b00020"
+    return ("<!doctype html><html lang=id><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+            f"<title>Verifikasi dokumen</title><body style='font-family:sans-serif;max-width:32rem;margin:2rem auto;"
+            f"padding:0 1rem;border-top:8px solid {color}'>{body}</body></html>")

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Request
 from gateway.cache import TenantCache
 from gateway.catalog_cache import CatalogCache
 from mppi.contracts.errors import BadRequest, PayloadTooLarge, ValidationFailed, field_error
+from mppi.runtime.blobstore import BlobStore
 from mppi.runtime.rpc import RpcClient
 from mppi.runtime.tokens import Principal
 
@@ -24,6 +25,7 @@ class Ctx:
     rpc: RpcClient
     tenants: TenantCache
     catalog: CatalogCache
+    blobs: BlobStore
     lang: str  # "id", "en", or "all" for the raw bilingual objects (editors)
 
     def query_int(self, name: str, default: int, *, lo: int, hi: int) -> int:

@@ -51,3 +51,26 @@ class ServiceArchived(Event):
     source: ClassVar[str] = "catalog"
     service_id: str
     code: str
+
+
+class ApplicationEvent(Event):
+    source: ClassVar[str] = "applications"
+    # {application_id, tracking_number, service_id, service_code, status, step, applicant_id, ...}: applicant_id is
+    # an internal account id for notifications; the public feed keeps only what API.md lists
+    data: dict[str, Any]
+
+
+class ApplicationSubmitted(ApplicationEvent):
+    type: ClassVar[str] = "application_submitted"
+
+
+class ApplicationStatusChanged(ApplicationEvent):
+    type: ClassVar[str] = "application_status_changed"
+
+
+class ApplicationCompleted(ApplicationEvent):
+    type: ClassVar[str] = "application_completed"
+
+
+class ApplicationSlaBreached(ApplicationEvent):
+    type: ClassVar[str] = "application_sla_breached"

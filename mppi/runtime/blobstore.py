@@ -32,6 +32,7 @@ class BlobStore(Protocol):
     def open(self, key: str) -> Iterator[bytes]: ...
     def head(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
+    def move(self, src: str, dst: str) -> None: ...
     def delete(self, key: str) -> None: ...
 
 
@@ -82,6 +83,11 @@ class LocalBlobStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def move(self, src: str, dst: str) -> None:
+        target = self._path(dst)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._path(src), target)
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -126,6 +132,10 @@ class S3BlobStore:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise
+
+    def move(self, src: str, dst: str) -> None:
+        self.client.copy_object(Bucket=self.bucket, Key=check_key(dst), CopySource={"Bucket": self.bucket, "Key": src})
+        self.delete(src)
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=check_key(key))

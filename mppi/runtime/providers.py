@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 
 from mppi.contracts.errors import MppiError
-from mppi.runtime import metrics, settings
+from mppi.runtime import blobstore, metrics, settings
 from mppi.runtime.database import make_engine, runtime_tables, uow_factory
 from mppi.runtime.logging import correlation_id, new_correlation_id
 from mppi.runtime.outbox import OutboxRelay
@@ -57,6 +57,16 @@ class Database(DependencyProvider):
 def database_url(container, url: str | None = None) -> str:
     """The service's database: an explicit URL, the container's DATABASE_URL, else the settings' per-service URL."""
     return url or container.config.get("DATABASE_URL") or settings.get().database_url(container.service_name)
+
+
+class Blobs(DependencyProvider):
+    """The blob store (a folder under MPPI_VAR_DIR, or S3 when MPPI_S3_BUCKET is set)."""
+
+    def setup(self) -> None:
+        self.store = blobstore.from_settings(settings.get().blob_dir.parent)
+
+    def get_dependency(self, worker_ctx):
+        return self.store
 
 
 class Observability(DependencyProvider):

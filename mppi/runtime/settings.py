@@ -50,6 +50,13 @@ class Settings:
             "HEARTBEAT": 30,
         }
 
+    def signing_secret(self) -> bytes:
+        """The key that signs issued documents' verification codes."""
+        env = os.environ.get("MPPI_SIGNING_SECRET")
+        if env:
+            return env.encode()
+        return _shared_secret(self.var_dir / "signing.key")
+
     def token_secret(self) -> bytes:
         env = os.environ.get("MPPI_TOKEN_SECRET")
         if env:

@@ -16,6 +16,7 @@ class Principal:
     account_id: str
     roles: tuple[str, ...]
     tenant: str | None
+    name: str = ""
 
     def has_any(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
@@ -25,9 +26,9 @@ class Principal:
         return "platform_admin" in self.roles
 
 
-def issue(secret: bytes, *, account_id: str, roles: list[str], tenant: str | None, ttl: int) -> str:
+def issue(secret: bytes, *, account_id: str, roles: list[str], tenant: str | None, ttl: int, name: str = "") -> str:
     now = int(time.time())
-    claims = {"sub": account_id, "roles": roles, "tenant": tenant, "iat": now, "exp": now + ttl,
+    claims = {"sub": account_id, "roles": roles, "tenant": tenant, "name": name, "iat": now, "exp": now + ttl,
               "iss": ISSUER, "jti": uuid.uuid4().hex}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
@@ -45,4 +46,5 @@ def verify(secret: bytes, token: str) -> Principal | None:
         return None
     if tenant is not None and not isinstance(tenant, str):
         return None
-    return Principal(account_id=str(claims["sub"]), roles=tuple(roles), tenant=tenant)
+    name = claims.get("name") if isinstance(claims.get("name"), str) else ""
+    return Principal(account_id=str(claims["sub"]), roles=tuple(roles), tenant=tenant, name=name)

@@ -1,18 +1,84 @@
-"""Use cases of the applications service."""
+"""Use cases of the applications service: each takes its dependencies as parameters and runs one unit of work."""
 from __future__ import annotations
 
+import base64
+import io
+import json
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
-from mppi.contracts.events import ServiceArchived, ServicePublished
-from mppi.runtime.database import UnitOfWork, utcnow
+from mppi.contracts import applications as c
+from mppi.contracts.errors import (
+    ActionNotAllowed,
+    FileTooLarge,
+    Forbidden,
+    NotFound,
+    ServiceNotPublished,
+    SurveyExists,
+    UnsupportedFileType,
+    ValidationFailed,
+    field_error,
+)
+from mppi.contracts.events import (
+    ApplicationCompleted,
+    ApplicationSlaBreached,
+    ApplicationStatusChanged,
+    ApplicationSubmitted,
+    ServiceArchived,
+    ServicePublished,
+)
+from mppi.indonesia.ikm import compute_ikm, validate_answers
+from mppi.indonesia.nik import mask_nik
+from mppi.indonesia.workdays import OfficeHours, WorkingCalendar
+from mppi.runtime.blobstore import BlobStore
+from mppi.runtime.database import UnitOfWork, new_id, utcnow
 from services.applications import orm
+from services.applications import repository as repo
+from services.applications.documents import IssuedDocument, render_issued_document
+from services.applications.domain.application import Application, submit
+from services.applications.domain.files import check_file, response_status, sniff
+from services.applications.domain.form import check_form
+from services.applications.domain.tracking import new_tracking_number
+from services.applications.domain.verification import make_code, read_code
 
 UowFactory = Callable[[], UnitOfWork]
-V, OPEN = orm.service_versions, orm.open_services
+V, OPEN, A, S = orm.service_versions, orm.open_services, orm.applications, orm.surveys
+STAFF = {"tenant_admin", "verifier", "approver", "operator"}
 
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    roles: frozenset[str]
+    tenant: str | None
+    name: str = ""
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Actor:
+        return cls(id=data["id"], roles=frozenset(data.get("roles", ())), tenant=data.get("tenant"),
+                   name=data.get("name", ""))
+
+    def is_staff_of(self, tenant: str) -> bool:
+        return self.tenant == tenant and bool(self.roles & STAFF)
+
+
+class Renderer(Protocol):
+    def run(self, fn, *args, timeout: float = 60): ...
+
+
+def calendar_of(tenant: dict[str, Any]) -> WorkingCalendar:
+    """The region's working calendar from its public config (timezone, office hours, own holidays)."""
+    return WorkingCalendar(timezone=tenant["timezone"], office_hours=OfficeHours.from_config(tenant["office_hours"]),
+                           extra_holidays=[date.fromisoformat(d) for d in tenant.get("holidays", [])])
+
+
+# -- kept service versions (from catalog events) ----------------------------------------------------------------
 
 def keep_published_version(event: ServicePublished, *, handler: str, uow: UowFactory) -> bool:
     """Store the published version (never overwriting one already kept) and open it for new applications."""
@@ -29,8 +95,7 @@ def keep_published_version(event: ServicePublished, *, handler: str, uow: UowFac
         if current is None:
             u.execute(OPEN.insert().values(tenant=event.tenant, service_id=s["id"], version=s["version"]))
         elif current.version <= s["version"]:
-            u.execute(OPEN.update().where(OPEN.c.tenant == event.tenant, OPEN.c.service_id == s["id"])
-                      .values(version=s["version"]))
+            u.execute(OPEN.update().where(is_this).values(version=s["version"]))
         u.commit()
     return True
 
@@ -44,15 +109,379 @@ def close_service(event: ServiceArchived, *, handler: str, uow: UowFactory) -> b
     return True
 
 
-def get_service_version(tenant: str, service_id: str, version: int | None, *, uow: UowFactory) -> dict[str, Any] | None:
+def get_service_version(tenant: str, service_id: str, version: int | None, *, uow: UowFactory) -> dict | None:
     """A kept version; with ``version=None`` the one open for new applications."""
     with uow() as u:
         if version is None:
-            row = u.execute(sa.select(OPEN.c.version)
-                            .where(OPEN.c.tenant == tenant, OPEN.c.service_id == service_id)).first()
-            if row is None:
-                return None
-            version = row.version
+            return repo.open_version(u, tenant, service_id)
         row = u.execute(sa.select(V.c.definition).where(V.c.tenant == tenant, V.c.service_id == service_id,
                                                         V.c.version == version)).first()
         return row.definition if row else None
+
+
+# -- submission ---------------------------------------------------------------------------------------------------
+
+def _check_files(fields: list[dict], files: list[c.FileRef], blobs: BlobStore) -> tuple[list, list, dict[str, str]]:
+    by_key = {f["key"]: f for f in fields if f["type"] == "file"}
+    hints, problems, sniffed = [], [], {}
+    for ref in files:
+        field = by_key.get(ref.field)
+        if field is None:
+            continue  # check_form names a file sent for a key that is not a file field
+        head = blobs.head(ref.key)
+        hint, found = check_file(field, size=ref.size, head=head, loc=("body", "files", ref.field))
+        hints.append(hint)
+        problems.extend(found)
+        sniffed[ref.field] = sniff(head) or "application/octet-stream"
+    return hints, problems, sniffed
+
+
+def _refuse(problems: list[dict], hints: list, other: int) -> None:
+    status = response_status(hints, other)
+    exc = {413: FileTooLarge, 415: UnsupportedFileType}.get(status, ValidationFailed)
+    raise exc("; ".join(p["msg"] for p in problems), problems)
+
+
+def _keep_documents(tenant: str, app_id: str, files: list[c.FileRef], sniffed: dict[str, str],
+                    blobs: BlobStore, suffix: str = "") -> list[dict[str, Any]]:
+    documents = []
+    for ref in files:
+        key = f"documents/{tenant}/{app_id}/{ref.field}{suffix}"
+        blobs.move(ref.key, key)
+        documents.append({"key": ref.field, "blob": key, "filename": ref.filename, "size": ref.size,
+                          "sha256": ref.sha256, "content_type": sniffed[ref.field]})
+    return documents
+
+
+def submit_application(tenant: dict[str, Any], cmd: c.SubmissionData, files: list[c.FileRef], *, actor: Actor,
+                       uow: UowFactory, blobs: BlobStore, now: datetime | None = None) -> dict[str, Any]:
+    """Validate against the open published version, keep the documents, record the application and its event.
+    Nothing is half-stored: a refused submission's staged files are deleted."""
+    slug = tenant["slug"]
+    now = now or utcnow()
+    kept: list[dict[str, Any]] = []
+    try:
+        with uow() as u:
+            version = repo.open_version(u, slug, cmd.service_id)
+            if version is None:
+                if repo.service_known(u, slug, cmd.service_id):
+                    raise ServiceNotPublished("the service is not open for applications")
+                raise NotFound("service not found")
+        fields = version["form"]["fields"]
+        clean, problems = check_form(fields, cmd.form, uploaded={f.field for f in files})
+        hints, file_problems, sniffed = _check_files(fields, files, blobs)
+        if problems or file_problems:
+            _refuse(problems + file_problems, hints, len(problems))
+        app_id = new_id()
+        kept = _keep_documents(slug, app_id, files, sniffed, blobs)
+        service = {"id": version["id"], "version": version["version"], "code": version["code"],
+                   "name": version["name"], "output": version["standard"].get("output")}
+        for attempt in range(5):
+            app = submit(id=app_id, tenant=slug, tracking_number=new_tracking_number(slug, now.year), service=service,
+                         workflow=version["workflow"]["steps"], applicant_id=actor.id, applicant_name=actor.name,
+                         form=clean, documents=kept, now=now, calendar=calendar_of(tenant),
+                         sla_days=version["standard"]["sla_days"])
+            with uow() as u:
+                try:
+                    repo.add(u, app)
+                    u.emit(ApplicationSubmitted(tenant=slug, data=_event_data(app)))
+                    u.commit()
+                    break
+                except IntegrityError:
+                    if attempt == 4:
+                        raise
+                    continue  # a tracking number collided: draw another
+        return view(app, actor)
+    except BaseException:
+        for ref in files:
+            blobs.delete(ref.key)
+        for d in kept:
+            blobs.delete(d["blob"])
+        raise
+
+
+def _event_data(app: Application, **extra) -> dict[str, Any]:
+    return {"application_id": app.id, "tracking_number": app.tracking_number, "service_id": app.service["id"],
+            "service_code": app.service["code"], "service_name": app.service["name"], "status": app.status,
+            "step": app.step, "applicant_id": app.applicant_id, **extra}
+
+
+# -- reading ------------------------------------------------------------------------------------------------------
+
+def _visible(app: Application | None, actor: Actor) -> Application:
+    if app is None or not (app.applicant_id == actor.id or actor.is_staff_of(app.tenant)):
+        raise NotFound("application not found")  # never reveal that it exists
+    return app
+
+
+def view(app: Application, actor: Actor) -> dict[str, Any]:
+    is_applicant = app.applicant_id == actor.id
+    roles = set(actor.roles) if actor.is_staff_of(app.tenant) else set()
+    return {
+        "id": app.id, "tenant": app.tenant, "tracking_number": app.tracking_number, "status": app.status,
+        "step": app.step,
+        "service": {"id": app.service["id"], "version": app.service["version"], "name": app.service["name"],
+                    "code": app.service["code"]},
+        "form": app.form,
+        "documents": [{k: d[k] for k in ("key", "filename", "size", "sha256", "content_type")} for d in app.documents],
+        "history": [t.public() for t in app.history],
+        "submitted_at": app.submitted_at.isoformat(), "sla_due_at": app.sla_due_at.isoformat(),
+        "allowed_actions": app.allowed_actions(roles=roles, is_applicant=is_applicant),
+        "output": {"url": f"/api/v1/tenants/{app.tenant}/applications/{app.id}/output"} if app.output else None,
+    }
+
+
+def get_application(tenant: str, app_id: str, *, actor: Actor, uow: UowFactory) -> dict[str, Any]:
+    with uow() as u:
+        return view(_visible(repo.get(u, tenant, app_id), actor), actor)
+
+
+def _summary(row) -> dict[str, Any]:
+    return {"id": row.id, "tenant": row.tenant, "tracking_number": row.tracking_number,
+            "service": {"id": row.service["id"], "name": row.service["name"]}, "status": row.status,
+            "step": row.step, "submitted_at": row.submitted_at.isoformat(), "sla_due_at": row.sla_due_at.isoformat()}
+
+
+def _cursor(at: datetime, id_: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), id_]).encode()).decode().rstrip("=")
+
+
+def _uncursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        at, id_ = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(at), str(id_)
+    except (ValueError, TypeError):
+        raise ValidationFailed("cursor comes from next_cursor", [field_error(["query", "cursor"], "invalid")]) from None
+
+
+def inbox(tenant: str, *, actor: Actor, status: str | None, service_id: str | None, limit: int,
+          cursor: str | None, uow: UowFactory) -> dict[str, Any]:
+    if not actor.is_staff_of(tenant):
+        raise NotFound("not found")
+    statuses = [status] if status else list(c.OPEN_STATUSES)
+    with uow() as u:
+        rows = repo.inbox(u, tenant, statuses=statuses, service_id=service_id, limit=limit + 1,
+                          after=_uncursor(cursor))
+    items = [_summary(r) for r in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return {"items": items, "next_cursor": _cursor(last.sla_due_at, last.id) if last else None}
+
+
+def my_applications(*, actor: Actor, limit: int, cursor: str | None, uow: UowFactory) -> dict[str, Any]:
+    with uow() as u:
+        rows = repo.of_applicant(u, actor.id, limit=limit + 1, after=_uncursor(cursor))
+    items = [_summary(r) for r in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return {"items": items, "next_cursor": _cursor(last.submitted_at, last.id) if last else None}
+
+
+def track(tracking_number: str, *, uow: UowFactory) -> dict[str, Any]:
+    with uow() as u:
+        app = repo.get_by_tracking(u, tracking_number.strip().upper())
+    if app is None:
+        raise NotFound("no application with this tracking number")
+    return {"tracking_number": app.tracking_number, "tenant": app.tenant, "service_name": app.service["name"],
+            "status": app.status, "submitted_at": app.submitted_at.isoformat(),
+            "updated_at": app.updated_at.isoformat(), "sla_due_at": app.sla_due_at.isoformat()}
+
+
+def document(tenant: str, app_id: str, key: str, *, actor: Actor, uow: UowFactory) -> dict[str, Any]:
+    """Where a document lies, for the gateway to stream, once the caller may see it."""
+    with uow() as u:
+        app = _visible(repo.get(u, tenant, app_id, with_history=False), actor)
+    doc = next((d for d in app.documents if d["key"] == key), None)
+    if doc is None:
+        raise NotFound("no such document")
+    return {"blob": doc["blob"], "filename": doc["filename"], "content_type": doc["content_type"],
+            "size": doc["size"]}
+
+
+def output(tenant: str, app_id: str, *, actor: Actor, uow: UowFactory) -> dict[str, Any]:
+    with uow() as u:
+        app = _visible(repo.get(u, tenant, app_id, with_history=False), actor)
+    if not app.output:
+        raise NotFound("nothing has been issued for this application yet")
+    return {"blob": app.output["blob"], "filename": f"{app.tracking_number}.pdf", "content_type": "application/pdf"}
+
+
+def verify(code: str, *, secret: bytes, uow: UowFactory) -> dict[str, Any]:
+    tracking_number = read_code(secret, code)
+    if tracking_number is None:
+        raise NotFound("not a document issued here")
+    with uow() as u:
+        app = repo.get_by_tracking(u, tracking_number)
+    if app is None or app.status != "completed" or not app.output or app.output.get("code") != code:
+        raise NotFound("not a document issued here")
+    return {"valid": True, "tracking_number": app.tracking_number, "tenant": app.tenant,
+            "service_name": app.service["name"], "issued_at": app.output["issued_at"]}
+
+
+# -- workflow -----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Issuer:
+    """What issuing a document needs: the subprocess pool, the blob store, the signing key, the public URL."""
+
+    pool: Renderer
+    blobs: BlobStore
+    secret: bytes
+    public_url: str
+
+
+def act(tenant: dict[str, Any], app_id: str, cmd: c.ActionRequest, *, actor: Actor, uow: UowFactory,
+        issuer: Issuer, now: datetime | None = None, resubmission: tuple[dict, list[c.FileRef]] | None = None
+        ) -> dict[str, Any]:
+    slug = tenant["slug"]
+    now = now or utcnow()
+    calendar = calendar_of(tenant)
+    with uow() as u:
+        app = _visible(repo.get(u, slug, app_id, for_update=True), actor)
+        if cmd.action == "resubmit":
+            if app.applicant_id != actor.id:
+                raise NotFound("application not found") if not actor.is_staff_of(slug) else \
+                    Forbidden("only the applicant resubmits")
+            data, files = resubmission or (None, [])
+            form, documents = _resubmission(u, app, data, files, issuer.blobs)
+            t = app.resubmit(actor_id=actor.id, now=now, calendar=calendar, form=form, documents=documents,
+                             note=cmd.note)
+        else:
+            roles = set(actor.roles) if actor.is_staff_of(slug) else set()
+            t = app.act(cmd.action, actor_id=actor.id, roles=roles, now=now, calendar=calendar, note=cmd.note)
+        completed = app.status == "completed"
+        if completed:
+            app.output = _issue(app, tenant, issuer, now)
+        repo.save(u, app, completed_at=now if completed else None)
+        u.emit(ApplicationStatusChanged(tenant=slug, data=_event_data(
+            app, from_status=t.from_status, action=t.action, actor_role=t.actor_role, note=t.note)))
+        if completed:
+            u.emit(ApplicationCompleted(tenant=slug, data=_event_data(app)))
+        u.commit()
+    return view(app, actor)
+
+
+def _resubmission(u: UnitOfWork, app: Application, data: dict[str, Any] | None, files: list[c.FileRef],
+                  blobs: BlobStore) -> tuple[dict | None, list | None]:
+    """Check a resubmission's changed form and files against the version applied for; keep the new files."""
+    if data is None and not files:
+        return None, None
+    version = u.execute(sa.select(V.c.definition).where(V.c.tenant == app.tenant, V.c.service_id == app.service["id"],
+                                                        V.c.version == app.service["version"])).first().definition
+    fields = version["form"]["fields"]
+    form = data if data is not None else app.form
+    clean, problems = check_form(fields, form, uploaded={d["key"] for d in app.documents} | {f.field for f in files})
+    hints, file_problems, sniffed = _check_files(fields, files, blobs)
+    if problems or file_problems:
+        _refuse(problems + file_problems, hints, len(problems))
+    return clean, _keep_documents(app.tenant, app.id, files, sniffed, blobs, suffix=f"-r{len(app.history)}")
+
+
+def _issue(app: Application, tenant: dict[str, Any], issuer: Issuer, now: datetime) -> dict[str, Any]:
+    code = make_code(issuer.secret, app.tracking_number)
+    local = now.astimezone(ZoneInfo(tenant["timezone"]))
+    zone = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}.get(tenant["timezone"], "")
+    doc = IssuedDocument(
+        region_name=tenant["name"], primary_color=tenant.get("branding", {}).get("primary_color") or "#0b5394",
+        service_name=_text(app.service["name"]), output_name=_text(app.service.get("output") or app.service["name"]),
+        applicant_name=app.applicant_name, tracking_number=app.tracking_number,
+        issued_at=f"{local:%d-%m-%Y %H:%M} {zone}".strip(), verify_url=f"{issuer.public_url}/verify/{code}",
+        details=tuple(_details(app)))
+    pdf = issuer.pool.run(render_issued_document, doc, timeout=60)
+    key = f"outputs/{app.tenant}/{app.id}.pdf"
+    issuer.blobs.put(key, io.BytesIO(pdf), content_type="application/pdf")
+    return {"blob": key, "code": code, "issued_at": now.isoformat()}
+
+
+def _text(value: Any) -> str:
+    return value.get("id") or value.get("en", "") if isinstance(value, dict) else str(value or "")
+
+
+def _details(app: Application):
+    """The first answers of the form, for the document: enough to identify it, not the whole file."""
+    for key, value in list(app.form.items())[:10]:
+        if isinstance(value, str) and len(value) == 16 and value.isdigit():
+            value = mask_nik(value)  # a NIK on a public-facing document is masked
+        yield key.replace("_", " ").capitalize(), str(value)[:120]
+
+
+# -- SLA ----------------------------------------------------------------------------------------------------------
+
+def check_sla(*, uow: UowFactory, now: datetime | None = None, limit: int = 500) -> int:
+    """Emit ``application_sla_breached`` once for each open application past its due time."""
+    now = now or utcnow()
+    with uow() as u:
+        overdue = repo.overdue(u, now, limit=limit)
+    count = 0
+    for slug, app_id in overdue:
+        with uow() as u:
+            app = repo.get(u, slug, app_id, for_update=True, with_history=False)
+            if app and app.breach(now):
+                repo.save(u, app)
+                data = _event_data(app, sla_due_at=app.sla_due_at.isoformat())
+                u.emit(ApplicationSlaBreached(tenant=slug, data=data))
+                u.commit()
+                count += 1
+    return count
+
+
+# -- survey and statistics ----------------------------------------------------------------------------------------
+
+def submit_survey(tenant: str, app_id: str, cmd: c.SurveyAnswers, *, actor: Actor, uow: UowFactory) -> dict:
+    problems = validate_answers(cmd.answers)
+    if problems:
+        raise ValidationFailed("; ".join(problems), [field_error(["body", "answers"], p) for p in problems])
+    with uow() as u:
+        app = repo.get(u, tenant, app_id, with_history=False)
+        if app is None or app.applicant_id != actor.id:
+            raise NotFound("application not found")
+        if app.status != "completed":
+            raise ActionNotAllowed("the survey opens once the application is completed")
+        try:  # the primary key (tenant, application) makes a second answer fail, concurrent ones included
+            u.execute(S.insert().values(tenant=tenant, application_id=app_id, service_id=app.service["id"],
+                                        comment=cmd.comment, created_at=utcnow(),
+                                        **{k: int(v) for k, v in cmd.answers.items()}))
+            u.commit()
+        except IntegrityError:
+            raise SurveyExists("this application's survey was answered already") from None
+    return {"application_id": app_id, "answers": cmd.answers}
+
+
+def _ikm(sums_row) -> dict[str, Any] | None:
+    respondents = sums_row.n or 0
+    result = compute_ikm({f"u{i}": int(getattr(sums_row, f"u{i}") or 0) for i in range(1, 10)}, respondents)
+    if result is None:
+        return None
+    return {"score": float(result.score), "grade": result.grade, "grade_label": result.grade_label,
+            "respondents": result.respondents, "elements": {k: float(v) for k, v in result.elements.items()}}
+
+
+def stats(tenant: str, *, uow: UowFactory, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    sums = [sa.func.count().label("n"), *[sa.func.sum(getattr(S.c, f"u{i}")).label(f"u{i}") for i in range(1, 10)]]
+    with uow() as u:
+        by_status = dict(u.execute(sa.select(A.c.status, sa.func.count()).where(A.c.tenant == tenant)
+                                   .group_by(A.c.status)).all())
+        done = u.execute(sa.select(sa.func.count(), sa.func.sum(sa.case((A.c.completed_at <= A.c.sla_due_at, 1),
+                                                                         else_=0)))
+                         .where(A.c.tenant == tenant, A.c.status == "completed")).one()
+        overdue_open = u.execute(sa.select(sa.func.count()).where(
+            A.c.tenant == tenant, A.c.status.in_(c.OPEN_STATUSES), A.c.status != "revision_requested",
+            A.c.sla_due_at < now)).scalar()
+        tenant_ikm = _ikm(u.execute(sa.select(*sums).where(S.c.tenant == tenant)).one())
+        per_service = u.execute(sa.select(S.c.service_id, *sums).where(S.c.tenant == tenant)
+                                .group_by(S.c.service_id)).all()
+        volumes = dict(u.execute(sa.select(A.c.service_id, sa.func.count()).where(A.c.tenant == tenant)
+                                 .group_by(A.c.service_id)).all())
+        names = {r.service_id: r.definition["name"] for r in u.execute(
+            sa.select(V.c.service_id, V.c.definition).join(OPEN, sa.and_(
+                OPEN.c.tenant == V.c.tenant, OPEN.c.service_id == V.c.service_id, OPEN.c.version == V.c.version))
+            .where(V.c.tenant == tenant))}
+    ikm_by_service = {r.service_id: _ikm(r) for r in per_service}
+    services = [{"service_id": sid, "name": names.get(sid), "applications": volumes.get(sid, 0),
+                 "ikm": ikm_by_service.get(sid)} for sid in sorted(set(volumes) | set(ikm_by_service))]
+    completed, on_time = done[0] or 0, done[1] or 0
+    return {"applications": {"total": sum(by_status.values()), "by_status": by_status},
+            "sla": {"on_time_pct": round(100 * on_time / completed, 1) if completed else None,
+                    "overdue_open": overdue_open},
+            "ikm": tenant_ikm, "services": services}

@@ -25,3 +25,61 @@ open_services = sa.Table(
     sa.Column("service_id", sa.String(32), primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
 )
+
+applications = sa.Table(
+    "applications", metadata,
+    sa.Column("tenant", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tracking_number", sa.String(20), nullable=False, unique=True),
+    sa.Column("service_id", sa.String(32), nullable=False),
+    sa.Column("service_version", sa.Integer, nullable=False),
+    sa.Column("service", sa.JSON, nullable=False),  # {id, version, code, name, output}
+    sa.Column("workflow", sa.JSON, nullable=False),
+    sa.Column("applicant_id", sa.String(32), nullable=False),
+    sa.Column("applicant_name", sa.String(200), nullable=False),
+    sa.Column("form", sa.JSON, nullable=False),
+    sa.Column("documents", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("step", sa.String(40)),
+    sa.Column("status_before_revision", sa.String(20)),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sla_due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("paused_at", sa.DateTime(timezone=True)),
+    sa.Column("breached_at", sa.DateTime(timezone=True)),
+    sa.Column("completed_at", sa.DateTime(timezone=True)),
+    sa.Column("output", sa.JSON),
+)
+# the staff inbox: a region's open work, earliest due first
+sa.Index("ix_applications_inbox", applications.c.tenant, applications.c.status, applications.c.sla_due_at,
+         applications.c.id)
+sa.Index("ix_applications_applicant", applications.c.applicant_id, applications.c.submitted_at)
+sa.Index("ix_applications_due", applications.c.sla_due_at,
+         postgresql_where=applications.c.breached_at.is_(None), sqlite_where=applications.c.breached_at.is_(None))
+
+history = sa.Table(
+    "application_history", metadata,
+    sa.Column("tenant", sa.String(63), primary_key=True),
+    sa.Column("application_id", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("from_status", sa.String(20)),
+    sa.Column("to_status", sa.String(20), nullable=False),
+    sa.Column("from_step", sa.String(40)),
+    sa.Column("to_step", sa.String(40)),
+    sa.Column("actor_role", sa.String(20), nullable=False),
+    sa.Column("actor_id", sa.String(32), nullable=False),
+    sa.Column("note", sa.Text),
+)
+
+surveys = sa.Table(
+    "surveys", metadata,
+    sa.Column("tenant", sa.String(63), primary_key=True),
+    sa.Column("application_id", sa.String(32), primary_key=True),
+    sa.Column("service_id", sa.String(32), nullable=False),
+    *[sa.Column(f"u{i}", sa.SmallInteger, nullable=False) for i in range(1, 10)],
+    sa.Column("comment", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("ix_surveys_service", surveys.c.tenant, surveys.c.service_id)

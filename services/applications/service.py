@@ -1,11 +1,32 @@
-"""The applications nameko service."""
-from nameko.rpc import rpc
+"""The applications nameko service: thin entrypoints over the use cases in ``handlers``."""
+from __future__ import annotations
 
+import os
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from mppi.contracts import applications as c
 from mppi.contracts.errors import MppiError, parse
 from mppi.contracts.events import ServiceArchived, ServicePublished
+from mppi.runtime import settings
 from mppi.runtime.events import event_handler
-from mppi.runtime.providers import Database, Observability
+from mppi.runtime.procpool import ProcessPoolProvider
+from mppi.runtime.providers import Blobs, Database, Observability
 from services.applications import handlers, orm
+from services.applications.handlers import Actor
+
+SLA_CHECK_SECONDS = float(os.environ.get("MPPI_SLA_CHECK_SECONDS", "60"))
+
+
+class Signing(DependencyProvider):
+    def setup(self) -> None:
+        cfg = settings.get()
+        self.secret, self.public_url = cfg.signing_secret(), cfg.public_url
+
+    def get_dependency(self, worker_ctx):
+        return self
 
 
 class ApplicationsService:
@@ -13,6 +34,13 @@ class ApplicationsService:
 
     observability = Observability()
     uow = Database(orm.metadata)
+    blobs = Blobs()
+    pool = ProcessPoolProvider(max_workers=2)  # PDF rendering holds the GIL: off the hub, in processes
+    signing = Signing()
+
+    def _issuer(self) -> handlers.Issuer:
+        return handlers.Issuer(pool=self.pool, blobs=self.blobs, secret=self.signing.secret,
+                               public_url=self.signing.public_url)
 
     @rpc
     def ping(self) -> str:
@@ -21,6 +49,65 @@ class ApplicationsService:
     @rpc(expected_exceptions=MppiError)
     def get_service_version(self, tenant: str, service_id: str, version: int | None = None) -> dict | None:
         return handlers.get_service_version(tenant, service_id, version, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def submit_application(self, tenant: dict, data: dict, files: list[dict], actor: dict) -> dict:
+        return handlers.submit_application(tenant, parse(c.SubmissionData, data),
+                                           [parse(c.FileRef, f, loc=("files",)) for f in files],
+                                           actor=Actor.of(actor), uow=self.uow, blobs=self.blobs)
+
+    @rpc(expected_exceptions=MppiError)
+    def act(self, tenant: dict, application_id: str, payload: dict, actor: dict,
+            resubmission: dict | None = None) -> dict:
+        extra = None
+        if resubmission is not None:
+            extra = (resubmission.get("form"), [parse(c.FileRef, f, loc=("files",))
+                                                for f in resubmission.get("files", [])])
+        return handlers.act(tenant, application_id, parse(c.ActionRequest, payload), actor=Actor.of(actor),
+                            uow=self.uow, issuer=self._issuer(), resubmission=extra)
+
+    @rpc(expected_exceptions=MppiError)
+    def get_application(self, tenant: str, application_id: str, actor: dict) -> dict:
+        return handlers.get_application(tenant, application_id, actor=Actor.of(actor), uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def inbox(self, tenant: str, actor: dict, status: str | None = None, service_id: str | None = None,
+              limit: int = 20, cursor: str | None = None) -> dict:
+        return handlers.inbox(tenant, actor=Actor.of(actor), status=status, service_id=service_id, limit=limit,
+                              cursor=cursor, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def my_applications(self, actor: dict, limit: int = 20, cursor: str | None = None) -> dict:
+        return handlers.my_applications(actor=Actor.of(actor), limit=limit, cursor=cursor, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def track(self, tracking_number: str) -> dict:
+        return handlers.track(tracking_number, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def verify(self, code: str) -> dict:
+        return handlers.verify(code, secret=self.signing.secret, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def document(self, tenant: str, application_id: str, key: str, actor: dict) -> dict:
+        return handlers.document(tenant, application_id, key, actor=Actor.of(actor), uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def output(self, tenant: str, application_id: str, actor: dict) -> dict:
+        return handlers.output(tenant, application_id, actor=Actor.of(actor), uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def submit_survey(self, tenant: str, application_id: str, payload: dict, actor: dict) -> dict:
+        return handlers.submit_survey(tenant, application_id, parse(c.SurveyAnswers, payload),
+                                      actor=Actor.of(actor), uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def stats(self, tenant: str) -> dict:
+        return handlers.stats(tenant, uow=self.uow)
+
+    @timer(interval=SLA_CHECK_SECONDS)
+    def check_sla(self) -> None:
+        handlers.check_sla(uow=self.uow)
 
     @event_handler("catalog", ServicePublished.type)
     def on_service_published(self, payload: dict) -> None:

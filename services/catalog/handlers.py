@@ -47,8 +47,8 @@ def create_service(tenant: str, cmd: c.AdoptOrCreate, *, uow: UowFactory) -> dic
     with uow() as u:
         if repo.code_taken(u, tenant, service.code):
             raise ServiceExists(f"the region already has a service with code {service.code}")
-        repo.add(u, service)
         try:
+            repo.add(u, service)
             u.commit()
         except IntegrityError:
             raise ServiceExists(f"the region already has a service with code {service.code}") from None

@@ -43,8 +43,9 @@ class Tokens(DependencyProvider):
         self.secret = cfg.token_secret()
         self.ttl = cfg.token_ttl_seconds
 
-    def issue(self, *, account_id: str, roles: list[str], tenant: str | None) -> tuple[str, int]:
-        return tokens.issue(self.secret, account_id=account_id, roles=roles, tenant=tenant, ttl=self.ttl), self.ttl
+    def issue(self, *, account_id: str, roles: list[str], tenant: str | None, name: str = "") -> tuple[str, int]:
+        token = tokens.issue(self.secret, account_id=account_id, roles=roles, tenant=tenant, ttl=self.ttl, name=name)
+        return token, self.ttl
 
     def get_dependency(self, worker_ctx):
         return self.issue

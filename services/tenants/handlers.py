@@ -29,7 +29,8 @@ class Hasher(Protocol):
 
 
 class TokenIssuer(Protocol):
-    def __call__(self, *, account_id: str, roles: list[str], tenant: str | None) -> tuple[str, int]: ...
+    def __call__(self, *, account_id: str, roles: list[str], tenant: str | None, name: str = "") -> tuple[str, int]:
+        ...
 
 
 def _require_tenant(uow: UnitOfWork, slug: str, *, for_update: bool = False):
@@ -44,9 +45,9 @@ def create_tenant(cmd: c.TenantCreate, *, uow: UowFactory) -> dict[str, Any]:
     with uow() as u:
         if repo.tenant_taken(u, tenant.slug, tenant.region_code):
             raise TenantExists(f"a tenant with slug {tenant.slug} or region {tenant.region_code} exists")
-        repo.add_tenant(u, tenant)
-        u.emit(TenantCreated(tenant=tenant.slug, data=tenant.public()))
-        try:
+        try:  # a concurrent twin fails here (PostgreSQL checks at insert) or at commit
+            repo.add_tenant(u, tenant)
+            u.emit(TenantCreated(tenant=tenant.slug, data=tenant.public()))
             u.commit()
         except IntegrityError:
             raise TenantExists(f"a tenant with slug {tenant.slug} or region {tenant.region_code} exists") from None
@@ -87,8 +88,8 @@ def register_citizen(cmd: c.Register, *, uow: UowFactory, hasher: Hasher) -> dic
     account = Account(id=new_id(), email=email, full_name=cmd.full_name, password_hash=hasher.hash(cmd.password),
                       roles=["citizen"], nik=cmd.nik, phone=cmd.phone)
     with uow() as u:
-        repo.add_account(u, account)
         try:
+            repo.add_account(u, account)
             u.commit()
         except IntegrityError:
             raise AccountExists("an account with this email or NIK exists") from None
@@ -103,7 +104,7 @@ def issue_token(cmd: c.TokenRequest, *, uow: UowFactory, hasher: Hasher, issuer:
         raise InvalidCredentials("wrong email or password")
     if not hasher.verify(account.password_hash, cmd.password):
         raise InvalidCredentials("wrong email or password")
-    token, ttl = issuer(account_id=account.id, roles=account.roles, tenant=account.tenant)
+    token, ttl = issuer(account_id=account.id, roles=account.roles, tenant=account.tenant, name=account.full_name)
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
 
 
@@ -124,8 +125,8 @@ def create_staff(tenant: str, cmd: c.StaffCreate, *, uow: UowFactory, hasher: Ha
     account = Account(id=new_id(), email=email, full_name=cmd.full_name, password_hash=hasher.hash(cmd.password),
                       roles=sorted(set(cmd.roles)), tenant=tenant)
     with uow() as u:
-        repo.add_account(u, account)
         try:
+            repo.add_account(u, account)
             u.commit()
         except IntegrityError:
             raise AccountExists("an account with this email exists") from None
@@ -163,8 +164,8 @@ def create_agency(tenant: str, cmd: c.AgencyCreate, *, uow: UowFactory) -> dict[
         _require_tenant(u, tenant)
         if repo.agency_exists(u, tenant, cmd.code):
             raise AgencyExists(f"agency {cmd.code} exists")
-        repo.add_agency(u, tenant, cmd.code, cmd.name)
         try:
+            repo.add_agency(u, tenant, cmd.code, cmd.name)
             u.commit()
         except IntegrityError:
             raise AgencyExists(f"agency {cmd.code} exists") from None

@@ -40,8 +40,10 @@ def test_a_blob_round_trips_with_its_size_and_sha256(store):
     assert b"".join(store.open("staging/a1/ktp.pdf")) == data
     assert store.head("staging/a1/ktp.pdf") == data[:8192]
     assert store.exists("staging/a1/ktp.pdf")
-    store.delete("staging/a1/ktp.pdf")
-    assert not store.exists("staging/a1/ktp.pdf")
+    store.move("staging/a1/ktp.pdf", "documents/t/a1/ktp")
+    assert not store.exists("staging/a1/ktp.pdf") and b"".join(store.open("documents/t/a1/ktp")) == data
+    store.delete("documents/t/a1/ktp")
+    assert not store.exists("documents/t/a1/ktp")
 
 
 def test_a_stream_over_the_limit_is_refused_and_nothing_is_kept(store):

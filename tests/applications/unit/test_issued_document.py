@@ -1,0 +1,126 @@
+"""Issued documents: the signed verification code and the PDF with its scannable QR code. Pure code, no broker."""
+import pypdfium2
+import pytest
+import zxingcpp
+
+from services.applications.documents import IssuedDocument, latin1_safe, render_issued_document
+from services.applications.domain.verification import make_code, read_code
+
+SECRET = b"s" * 32
+TRACKING = "BKT-26-7K3Q9X"
+BASE32 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+
+def document(**changes) -> IssuedDocument:
+    code = make_code(SECRET, TRACKING)
+    fields = dict(
+        region_name="Pemerintah Kota Bukittinggi", primary_color="#0B6E4F",
+        service_name="Dinas Kependudukan dan Pencatatan Sipil - Akta Kelahiran",
+        output_name="Kutipan Akta Kelahiran", applicant_name="Siti Nurhaliza", tracking_number=TRACKING,
+        issued_at="29 November 2026 14:05 WIB", verify_url=f"https://mppi.example.go.id/verify/{code}",
+        details=(("NIK", "1375••••••••0003"), ("Nama Anak", "Muhammad Rizky Pratama"),
+                 ("Tempat, Tanggal Lahir", "Bukittinggi, 12 Oktober 2026")),
+    )
+    fields.update(changes)
+    return IssuedDocument(**fields)
+
+
+def first_page_barcodes(pdf: bytes) -> list[str]:
+    page = pypdfium2.PdfDocument(pdf)[0]
+    image = page.render(scale=3).to_pil()
+    return [barcode.text for barcode in zxingcpp.read_barcodes(image)]
+
+
+# --- the verification code -------------------------------------------------------------------------------------
+
+def test_a_code_round_trips_and_is_short_readable_and_url_safe():
+    code = make_code(SECRET, TRACKING)
+    tracking, _, signature = code.partition(".")
+    assert tracking == TRACKING
+    assert len(signature) == 16 and set(signature) <= BASE32
+    assert read_code(SECRET, code) == TRACKING
+    assert make_code(SECRET, TRACKING) == code  # deterministic: the same document always shows the same code
+
+
+@pytest.mark.parametrize("position", range(len(make_code(SECRET, TRACKING))))
+def test_changing_any_character_of_a_code_is_refused(position):
+    code = make_code(SECRET, TRACKING)
+    for replacement in ("A", "7", "-", ".", "a", "Z"):
+        if replacement != code[position]:
+            tampered = code[:position] + replacement + code[position + 1:]
+            assert read_code(SECRET, tampered) is None, tampered
+
+
+def test_codes_made_with_another_key_or_for_another_tracking_number_are_refused():
+    assert read_code(SECRET, make_code(b"another key" * 3, TRACKING)) is None
+    other = make_code(SECRET, "BKT-26-ZZZZZZ")
+    forged = TRACKING + "." + other.partition(".")[2]  # a real signature, moved to another tracking number
+    assert read_code(SECRET, forged) is None
+    assert read_code(SECRET, other) == "BKT-26-ZZZZZZ"
+
+
+@pytest.mark.parametrize("garbage", [
+    "", ".", "BKT-26-7K3Q9X", "BKT-26-7K3Q9X.", ".AAAAAAAAAAAAAAAA", "BKT-26-7K3Q9X.AAAAAAAAAAAAAAAA",
+    "BKT-26-7K3Q9X.AAAAAAAAAAAAAAA", "BKT-26-7K3Q9X.AAAAAAAAAAAAAAAAA", "../../etc/passwd", "x" * 10_000,
+    "BKT-26-7K3Q9X.AAAAAAAAAAAAAAAA=", "bkt-26-7k3q9x.aaaaaaaaaaaaaaaa", "BKT 26.AAAAAAAAAAAAAAAA", "Ł.ŁŁŁ",
+])
+def test_garbage_is_refused(garbage):
+    assert read_code(SECRET, garbage) is None
+
+
+def test_a_code_needs_a_secret_and_a_tracking_number():
+    with pytest.raises(ValueError):
+        make_code(b"", TRACKING)
+    for bad in ("", "bkt-26-7k3q9x", "BKT 26", "BKT--26", "BKT-26-7K3Q9X.X", "A" * 41):
+        with pytest.raises(ValueError):
+            make_code(SECRET, bad)
+    assert read_code(b"", make_code(SECRET, TRACKING)) is None
+
+
+# --- the PDF -----------------------------------------------------------------------------------------------------
+
+def test_the_document_is_a_pdf_whose_qr_code_is_exactly_the_verify_url():
+    doc = document()
+    pdf = render_issued_document(doc)
+    assert pdf.startswith(b"%PDF-")
+    assert len(pypdfium2.PdfDocument(pdf)) == 1
+    assert first_page_barcodes(pdf) == [doc.verify_url]
+
+
+def test_the_page_carries_the_region_service_applicant_tracking_number_details_and_caption():
+    doc = document(language="id")
+    text = pypdfium2.PdfDocument(render_issued_document(doc))[0].get_textpage().get_text_range()
+    flat = " ".join(text.split())
+    for expected in ("Pemerintah Kota Bukittinggi", "Akta Kelahiran", "KUTIPAN AKTA KELAHIRAN", "Siti Nurhaliza",
+                     TRACKING, "Muhammad Rizky Pratama", "29 November 2026 14:05 WIB", "Nama Pemohon", "Applicant",
+                     "Pindai untuk memeriksa keaslian dokumen", "Scan to verify this document"):
+        assert expected in flat, expected
+    assert doc.verify_url in flat.replace(" ", "")  # the URL is printed (it may wrap)
+
+
+def test_non_latin1_text_does_not_crash_and_is_made_printable():
+    doc = document(region_name="Kabupaten Łódź — “Uji” 🏛️", applicant_name="Łukasz Żółć 😀👍🏽",
+                   output_name="Surat Keterangan ✓", service_name="Layanan 中文 ☃",
+                   details=(("Catatan…", "Zoë’s ﬁle – ok ❤️"), ("Empty", "")))
+    pdf = render_issued_document(doc)
+    assert pdf.startswith(b"%PDF-")
+    assert first_page_barcodes(pdf) == [doc.verify_url]
+    assert latin1_safe("Łukasz Żółć 😀👍🏽") == "Lukasz Zólc"
+    assert latin1_safe("“Uji” — ﬁle…") == '"Uji" - file...'
+    assert latin1_safe("中文") == "??"
+    assert latin1_safe("Zoë  Ré") == "Zoë Ré"
+
+
+def test_a_long_table_moves_the_qr_panel_to_a_second_page_and_a_bad_colour_falls_back():
+    details = tuple((f"Keterangan {i}", "Isian yang cukup panjang untuk memenuhi satu baris tabel " * 2)
+                    for i in range(14))
+    doc = document(details=details, primary_color="not a colour", language="en")
+    pdf = render_issued_document(doc)
+    pages = pypdfium2.PdfDocument(pdf)
+    assert len(pages) == 2
+    image = pages[1].render(scale=3).to_pil()
+    assert [b.text for b in zxingcpp.read_barcodes(image)] == [doc.verify_url]
+
+
+def test_a_light_region_colour_still_renders():
+    assert render_issued_document(document(primary_color="#F5D000")).startswith(b"%PDF-")
