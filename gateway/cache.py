@@ -15,11 +15,13 @@ class TenantCache:
         self._changed_since_subscribe: set[str] = set()
         self.deactivated: set[str] = set()
         self.ready = threading.Event()
+        self._rendered: dict[tuple[str, str], bytes] = {}  # (slug, language) → the JSON a read answers
 
     def put(self, tenant: dict[str, Any]) -> None:
         """Apply a tenant as an event (or this gateway's own write) carries it: newest wins."""
         self._tenants[tenant["slug"]] = tenant
         self._changed_since_subscribe.add(tenant["slug"])
+        self._rendered = {k: v for k, v in self._rendered.items() if k[0] != tenant["slug"]}
 
     def load_snapshot(self, tenants: list[dict[str, Any]], deactivated: list[str]) -> None:
         # events that arrived while the snapshot was in flight are newer than it: keep them
@@ -32,6 +34,12 @@ class TenantCache:
     def get(self, slug: str) -> dict[str, Any] | None:
         tenant = self._tenants.get(slug)
         return tenant if tenant and tenant.get("status", "active") == "active" else None
+
+    def rendered(self, slug: str, lang: str) -> bytes | None:
+        return self._rendered.get((slug, lang))
+
+    def keep_rendered(self, slug: str, lang: str, body: bytes) -> None:
+        self._rendered[(slug, lang)] = body
 
     def summaries(self) -> list[dict[str, Any]]:
         return [{k: t[k] for k in ("slug", "name", "region_code", "kind")}

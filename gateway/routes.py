@@ -1,9 +1,14 @@
 """The /api/v1 routes of accounts and tenants: parse, check who may call, ask the service (or the cache), answer."""
 from __future__ import annotations
 
+import json
+
+from werkzeug.wrappers import Response
+
 from gateway.api import Api, PageOf
 from gateway.auth import require, require_platform_admin, require_staff
 from gateway.context import Ctx, paginate
+from gateway.i18n import localize
 from mppi.contracts import tenants as c
 from mppi.contracts.errors import NotFound
 
@@ -64,7 +69,14 @@ def list_tenants(ctx: Ctx):
 @api.route("GET", "/api/v1/tenants/<slug>", response=c.TenantPublic, tag="tenants", errors=(404,),
            summary="A region: name, kind, timezone, branding, menu, home page widgets, office hours")
 def get_tenant(ctx: Ctx):
-    return _tenant_or_404(ctx, ctx.params["slug"])
+    slug = ctx.params["slug"]
+    body = ctx.tenants.rendered(slug, ctx.lang)
+    if body is None:
+        tenant = _tenant_or_404(ctx, slug)
+        body = json.dumps(localize(tenant, ctx.lang) if ctx.lang != "all" else tenant, ensure_ascii=False).encode()
+        if ctx.tenants.ready.is_set():
+            ctx.tenants.keep_rendered(slug, ctx.lang, body)
+    return Response(body, content_type="application/json")
 
 
 @api.route("PATCH", "/api/v1/tenants/<slug>", body=c.TenantPatch, response=c.TenantPublic, auth=True,
