@@ -1,6 +1,7 @@
 """The gateway's WSGI application: routing, correlation ids, rate limits, auth, metrics and the error mapper."""
 from __future__ import annotations
 
+import gc
 import html
 import json
 import logging
@@ -136,6 +137,11 @@ class Gateway:
         """Load the snapshots once (events keep them fresh after), retrying until the services answer."""
         _retrying(self._load_tenants)
         _retrying(self._load_catalog)
+        # hundreds of thousands of long-lived cache objects: keep them out of the collector's full passes, which
+        # otherwise stall every request for tens of milliseconds (the p99 of even /healthz)
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)  # a request allocates a few hundred objects: collect less often
 
     def _load_tenants(self) -> None:
         tenants = self.rpc.call("tenants", "snapshot_tenants")
@@ -168,9 +174,12 @@ def _retrying(load) -> None:
 
 def _language(request: Request) -> str:
     """``?lang=id|en|all`` wins (all: the raw bilingual objects, for editors), then Accept-Language, then id."""
-    asked = request.args.get("lang")
-    if asked in ("id", "en", "all"):
-        return asked
+    if b"lang=" in request.query_string:  # parse the query only when it may carry lang
+        asked = request.args.get("lang")
+        if asked in ("id", "en", "all"):
+            return asked
+    if "HTTP_ACCEPT_LANGUAGE" not in request.environ:
+        return "id"
     return request.accept_languages.best_match(["id", "en"]) or "id"
 
 
