@@ -1,4 +1,5 @@
-"""Benchmark the platform on an isolated vhost and PostgreSQL databases: HTTP floor, cache, RPC, broker, outbox."""
+"""Benchmark the platform on an isolated vhost and PostgreSQL databases: HTTP floor, cache, RPC, broker, outbox,
+catalogue, submissions with documents and the staff inbox over a million applications."""
 from __future__ import annotations
 
 import argparse
@@ -18,16 +19,21 @@ from pathlib import Path
 import requests
 from amqp_baseline import EventTap, percentiles_ms, publish_consume
 from load import LoadGenerator, LoadResult
+from submit import ApplicationTap, encode, pct_ms, run_submissions, steady_rate
 
 from devtools import bulk_load
 from devtools.platform import MANAGEMENT, PG_ADMIN, ROOT, Databases, Platform, Vhost
+from devtools.sample_forms import fill_form, padded_pdf
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 BENCHES = ("floor", "cache", "rpc", "amqp", "outbox", "onboard", "catalogue_list", "catalogue_detail",
-           "propagation")
+           "propagation", "submissions", "inbox")
 CACHE_TENANT = {"slug": "bench-sinjai", "region_code": "73.07"}
 ONBOARD_REGION = "91.71"
+SUBMIT_REGION = "96.71"  # the last regency: a region of its own for the submissions, never bulk-loaded
+SUBMIT_FILE_BYTES = 200 * 1024
+HTTP_LOADS = {"floor", "cache", "rpc", "catalogue_list", "catalogue_detail", "inbox"}
 
 
 @dataclass
@@ -209,6 +215,197 @@ class Bench:
                    f"{len(delays)} publishes; 200 from A → new version served by B (goal < 1 s); polled every 2 ms",
                    extra={"max_ms": max(delays) / 1e6})
 
+    # -- applications (issue 4) ------------------------------------------------------------------------------------
+    def _login(self, email: str, password: str) -> dict[str, str]:
+        r = self.http.post(self.url("/api/v1/auth/token"), json={"username": email, "password": password}, timeout=30)
+        if r.status_code != 200:
+            raise RuntimeError(f"logging in {email} answered {r.status_code}: {r.text[:300]}")
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def _staff(self, slug: str, role: str) -> dict[str, str]:
+        email = f"{role}@{slug}.id"
+        r = self.http.post(self.url(f"/api/v1/tenants/{slug}/staff"), headers=self.admin_headers, timeout=30,
+                           json={"email": email, "full_name": role.replace("_", " ").title(),
+                                 "password": "password-123", "roles": [role]})
+        if r.status_code != 201:
+            raise RuntimeError(f"creating the {role} of {slug} answered {r.status_code}: {r.text[:300]}")
+        return self._login(email, "password-123")
+
+    def _small_template_with_a_file(self) -> tuple[str, int, int]:
+        """The template with the fewest fields among those with at least one file field: (code, fields, files)."""
+        best = None
+        for t in self.http.get(self.url("/api/v1/templates"), timeout=30).json():
+            fields = self.http.get(self.url(f"/api/v1/templates/{t['code']}"), timeout=30).json()["form"]["fields"]
+            files = sum(f["type"] == "file" for f in fields)
+            if files and (best is None or (len(fields), files) < best[1:]):
+                best = (t["code"], len(fields), files)
+        if best is None:
+            raise RuntimeError("no template has a file field")
+        return best
+
+    def submissions(self) -> Row:
+        """Citizens submit applications with a 200 KB PDF per file field, concurrently, for --submit-seconds; then
+        the outbox drains their application_submitted events."""
+        a = self.args
+        slug = "bench-submit"
+        r = self.http.post(self.url("/api/v1/tenants"), json={"slug": slug, "region_code": SUBMIT_REGION},
+                           headers=self.admin_headers, timeout=30)
+        if r.status_code != 201:
+            raise RuntimeError(f"creating {slug} answered {r.status_code}: {r.text[:300]}")
+        h = self._staff(slug, "tenant_admin")
+        code, n_fields, n_files = self._small_template_with_a_file()
+        r = self.http.post(self.url(f"/api/v1/tenants/{slug}/services"), json={"template_code": code}, headers=h,
+                           timeout=30)
+        r.raise_for_status()
+        sid = r.json()["id"]
+        self.http.post(self.url(f"/api/v1/tenants/{slug}/services/{sid}/publish"), headers=h,
+                       timeout=30).raise_for_status()
+        fields = self.http.get(self.url(f"/api/v1/tenants/{slug}/services/{sid}?lang=all"),
+                               timeout=30).json()["form"]["fields"]
+        url = self.url(f"/api/v1/tenants/{slug}/applications")
+        pdf = padded_pdf(SUBMIT_FILE_BYTES)
+        clients = []
+        for n in range(1, a.submit_clients + 1):
+            nik = f"730701450190{n:04d}"  # Sinjai, a woman born 5 January 1990, serials 0001..
+            email = f"warga{n}@bench-submit.id"
+            r = self.http.post(self.url("/api/v1/auth/register"), timeout=30,
+                               json={"nik": nik, "full_name": f"Warga Bench {n}", "email": email,
+                                     "phone": "081234567890", "password": "rahasia-123"})
+            if r.status_code != 201:
+                raise RuntimeError(f"registering citizen {n} answered {r.status_code}: {r.text[:300]}")
+            token = self._login(email, "rahasia-123")["Authorization"].removeprefix("Bearer ")
+            form, files = fill_form(fields, nik=nik, file_bytes=pdf)
+            clients.append((token, *encode(url, {"service_id": sid, "form": form}, files)))
+        names = {p.pid: name for name, p in self.p.procs.items()}
+        with ApplicationTap(self.p.amqp_uri, "applications.events", "application_submitted") as tap:
+            # the first 201 also shows the applications service has kept the published version (a catalog event)
+            token, body, ctype = clients[0]
+            deadline = time.monotonic() + 30
+            while True:
+                r = self.http.post(url, data=body, headers={"Authorization": f"Bearer {token}",
+                                                            "Content-Type": ctype}, timeout=60)
+                if r.status_code == 201:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the warm-up submission answered {r.status_code}: {r.text[:300]}")
+                time.sleep(0.2)
+            res = run_submissions(url, clients, seconds=a.submit_seconds, processes=a.submit_processes, names=names)
+            backlog = self._outbox_backlog()
+            ids = {app_id for _, _, app_id in res.created}
+            missing = tap.wait_all(ids, timeout=max(60.0, a.submit_seconds * 2))
+            arrived = {i: tap.arrived[i] for i in ids if i in tap.arrived}
+        if not res.created:
+            raise RuntimeError(f"no submission succeeded: {dict(res.statuses)} {res.samples}")
+        last_201 = res.created[-1][0]
+        drain = (max(arrived.values()) - last_201) / 1e9 if arrived else float("nan")
+        event_lat = [arrived[i] - t for t, _, i in res.created if i in arrived]
+        created_lat = [lat for _, lat, _ in res.created]
+        p50, p99 = pct_ms(created_lat, 50), pct_ms(created_lat, 99)
+        steady = steady_rate(res.created)
+        errors = {k: v for k, v in res.statuses.items() if k != "201"}
+        cpu_total = sum(res.cpu.values())
+        top = ", ".join(f"{k} {v:.0f}" for k, v in list(res.cpu.items())[:6])
+        goal = "MET" if steady >= 100 else "MISSED"
+        notes = (f"{len(clients)} citizens in {min(a.submit_processes, len(clients))} processes, "
+                 f"{res.seconds:.0f} s, template {code} ({n_fields} fields, {n_files} × "
+                 f"{SUBMIT_FILE_BYTES // 1024} KB PDF); worst 5 s window {steady:.0f}/s (goal ≥ 100/s sustained "
+                 f"for a minute on {os.cpu_count()} cores: {goal}); errors {errors or 'none'}; "
+                 f"drain: last event {drain:.2f} s after the last 201, {len(arrived)}/{len(ids)} events, "
+                 f"201→event p50 {pct_ms(event_lat, 50):.0f} ms p99 {pct_ms(event_lat, 99):.0f} ms, "
+                 f"outbox backlog {backlog} at the end of the load (no notifications service or public feed "
+                 f"consumes the events yet: this is the outbox drain); CPU % of a core: {top} "
+                 f"(all {cpu_total:.0f} of {100 * (os.cpu_count() or 1)})")
+        if missing:
+            notes += f"; {len(missing)} EVENTS MISSING"
+        return Row("submissions", f"submit application multipart + {n_files} × 200 KB PDF", res.rate, "201/s",
+                   p50, p99, notes, http=True,
+                   extra={"created": len(res.created), "seconds": res.seconds, "steady_5s_per_s": steady,
+                          "statuses": dict(res.statuses), "error_samples": res.samples, "template": code,
+                          "fields": n_fields, "file_fields": n_files, "all_p50_ms": pct_ms(res.latencies_ns, 50),
+                          "all_p99_ms": pct_ms(res.latencies_ns, 99), "drain_s": drain,
+                          "events": len(arrived), "events_missing": len(missing),
+                          "event_after_201_p50_ms": pct_ms(event_lat, 50),
+                          "event_after_201_p99_ms": pct_ms(event_lat, 99), "outbox_backlog_at_end": backlog,
+                          "loadgen_cpu_s": res.loadgen_cpu_s, "cpu_pct_of_core": res.cpu})
+
+    def _outbox_backlog(self) -> int | None:
+        import psycopg2
+
+        try:
+            conn = psycopg2.connect(self.p.database_urls["applications"])
+        except psycopg2.Error:
+            return None
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+                return cur.fetchone()[0]
+        finally:
+            conn.close()
+
+    def inbox(self) -> Row:
+        """A verifier of a bulk region reads the first inbox page; the same SQL alone, straight to PostgreSQL."""
+        slug = self.bulk_slugs[len(self.bulk_slugs) // 4]
+        h = self._staff(slug, "verifier")
+        path = f"/api/v1/tenants/{slug}/applications?limit=20"
+        page = self.http.get(self.url(path), headers=h, timeout=30).json()
+        row = self.load("inbox", "staff inbox GET /tenants/{t}/applications?limit=20", path, h)
+        sql = inbox_sql(slug, limit=21)  # the service asks for one more row to know whether a next page exists
+        times, plan = time_sql(self.p.database_urls["applications"], sql, self.args.sql_runs)
+        s50, s99 = pct_ms(times, 50), pct_ms(times, 99)
+        goal = "MET" if row.p99_ms < 50 else "MISSED"
+        row.notes += (f"; {len(page.get('items', []))} items a page; SQL alone ({len(times)} runs, psycopg2) "
+                      f"p50 {s50:.2f} ms p99 {s99:.2f} ms, plan: {plan[0].strip()}; goal inbox p99 < 50 ms: {goal}"
+                      f"; {self.bulk_note}")
+        row.extra.update({"sql_p50_ms": s50, "sql_p99_ms": s99, "sql_runs": len(times), "sql": sql,
+                          "plan_top": plan[0].strip(), "plan": plan, "items": len(page.get("items", []))})
+        return row
+
+
+def inbox_sql(slug: str, *, limit: int) -> str:
+    """The statement the applications service runs for the first inbox page (built by its own repository code),
+    with the values inlined."""
+    from sqlalchemy.dialects import postgresql
+
+    from mppi.contracts.applications import OPEN_STATUSES
+    from services.applications import repository
+
+    class Capture:
+        def execute(self, statement):
+            self.statement = statement
+            return self
+
+        def all(self):
+            return []
+
+    cap = Capture()
+    repository.inbox(cap, slug, statuses=list(OPEN_STATUSES), service_id=None, limit=limit, after=None)
+    return str(cap.statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+def time_sql(url: str, sql: str, runs: int) -> tuple[list[int], list[str]]:
+    """Run ``sql`` ``runs`` times on one connection (after 20 warm-up runs): the times in ns, and its
+    EXPLAIN ANALYZE plan."""
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for _ in range(20):
+                cur.execute(sql)
+                cur.fetchall()
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter_ns()
+                cur.execute(sql)
+                cur.fetchall()
+                times.append(time.perf_counter_ns() - t0)
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            plan = [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+    return times, plan
+
 
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
@@ -221,7 +418,8 @@ def rss_mb(pid: int) -> float:
 # ---- setup, report ----------------------------------------------------------------------------------------------
 
 def bulk_regions(n: int) -> list[str]:
-    codes = [c for c in bulk_load.region_codes() if c not in (CACHE_TENANT["region_code"], ONBOARD_REGION)]
+    codes = [c for c in bulk_load.region_codes() if c not in (CACHE_TENANT["region_code"], ONBOARD_REGION,
+                                                              SUBMIT_REGION)]
     return codes[:n]
 
 
@@ -279,15 +477,27 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="HTTP load generator (auto: wrk, installed with apt-get if missing, else Python)")
     ap.add_argument("--messages", type=int, default=20_000, help="messages for the pika baseline (default 20000)")
     ap.add_argument("--events", type=int, default=50, help="tenants updated for the outbox latency (default 50)")
-    ap.add_argument("--tenants", type=int, default=500, help="regions bulk-loaded (default 500, at most 512)")
+    ap.add_argument("--tenants", type=int, default=500, help="regions bulk-loaded (default 500, at most 511)")
     ap.add_argument("--services", type=int, default=100, help="published services per region (default 100)")
     ap.add_argument("--changes", type=int, default=20, help="publishes timed for propagation (default 20)")
+    ap.add_argument("--submit-seconds", type=float, default=60,
+                    help="seconds the citizens submit for the submissions row (default 60)")
+    ap.add_argument("--submit-clients", type=int, default=16, help="concurrent submitting citizens (default 16)")
+    ap.add_argument("--submit-processes", type=int, default=4,
+                    help="load generator processes the citizens are shared over (default 4)")
+    ap.add_argument("--applications", type=int, default=1_000_000,
+                    help="applications bulk-loaded over the regions for the inbox row (default 1000000)")
+    ap.add_argument("--sql-runs", type=int, default=2000, help="runs of the inbox SQL timed alone (default 2000)")
     args = ap.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",")] if args.only else list(BENCHES)
     if unknown := set(args.only) - set(BENCHES):
         ap.error(f"unknown bench {', '.join(sorted(unknown))}: choose from {', '.join(BENCHES)}")
     if not (0 < args.duration <= 600 and 0 < args.connections <= 1000):
         ap.error("duration must be in (0, 600] s and connections in (0, 1000]")
+    if not (0 < args.submit_seconds <= 600 and 0 < args.submit_clients <= 9999 and args.submit_processes > 0):
+        ap.error("submit-seconds must be in (0, 600], submit-clients in (0, 9999] and submit-processes positive")
+    if args.applications < 0 or args.sql_runs <= 0:
+        ap.error("applications must not be negative and sql-runs must be positive")
     return args
 
 
@@ -298,8 +508,7 @@ def _terminate(signum, frame):
 def main(argv=None) -> int:
     args = parse_args(argv)
     info = machine_info()
-    gen = LoadGenerator(args.generator) if {"floor", "cache", "rpc", "catalogue_list", "catalogue_detail"} & set(
-        args.only) else None
+    gen = LoadGenerator(args.generator) if HTTP_LOADS & set(args.only) else None
     print(f"load generator: {gen.name if gen else '-'}; nproc {info['nproc']}; python {info['python']}", flush=True)
 
     run_id = uuid.uuid4().hex[:8]
@@ -319,6 +528,16 @@ def main(argv=None) -> int:
                                regions=bulk_regions(args.tenants), services_per_region=args.services)
         loaded = time.monotonic() - started
         print(f"bulk-loaded {len(slugs)} regions x {args.services} services in {loaded:.0f} s", flush=True)
+        applications = 0
+        if "inbox" in args.only and args.applications:  # minutes for a million: only when the inbox is measured
+            started = time.monotonic()
+            applications = bulk_load.load_applications(
+                applications_url=dbs.urls["applications"], slugs=slugs, services_per_region=args.services,
+                count=args.applications,
+                on_progress=lambda n, r: print(f"  {n:,} applications ({r} regions)", flush=True) if n % 200_000 == 0
+                else None)
+            print(f"bulk-loaded {applications:,} applications (COPY, then ANALYZE) in "
+                  f"{time.monotonic() - started:.0f} s", flush=True)
         started = time.monotonic()
         p.start(timeout=300, migrate=False)
         wait_cache_loaded(p)
@@ -327,6 +546,9 @@ def main(argv=None) -> int:
         bench.bulk_slugs = slugs
         bench.bulk_note = (f"{len(slugs)} regions x {args.services} published services bulk-loaded into the tables "
                            "by the services' domain code")
+        if applications:
+            bench.bulk_note += (f", {applications:,} applications ({applications // max(1, len(slugs)):,} a region, "
+                                "mixed statuses, due within ±30 days) COPYed into the applications table")
         for key in BENCHES:
             if key in args.only:
                 print(f"running {key} ...", flush=True)

@@ -203,3 +203,19 @@ def stats(ctx: Ctx):
     slug = ctx.params["slug"]
     _tenant_or_404(ctx, slug)
     return ctx.rpc.call("applications", "stats", slug)
+
+
+@api.route("GET", "/api/v1/me/notifications", auth=True, tag="notifications",
+           summary="The caller's in-app notifications, newest first, in the language asked",
+           query={"limit": "1-100", "cursor": ""})
+def my_notifications(ctx: Ctx):
+    lang = ctx.lang if ctx.lang in ("id", "en") else "id"
+    return ctx.rpc.call("notifications", "list_notifications", require(ctx.principal).account_id, lang=lang,
+                        limit=ctx.limit(), cursor=ctx.request.args.get("cursor"))
+
+
+@api.route("POST", "/api/v1/me/notifications/<notification_id>/read", auth=True, tag="notifications",
+           errors=(404,), summary="Mark a notification read")
+def read_notification(ctx: Ctx):
+    return ctx.rpc.call("notifications", "mark_read", require(ctx.principal).account_id,
+                        ctx.params["notification_id"][:64])

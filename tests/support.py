@@ -1,7 +1,10 @@
-"""Helpers for tests: a plain HTTP client for the gateway and polling with a deadline."""
+"""Helpers for tests: a plain HTTP client for the gateway and polling with a deadline (sample form answers come from
+``devtools.sample_forms``, shared with the bench)."""
 import time
 
 import requests
+
+from devtools.sample_forms import MINIMAL_PDF, fill_form, multipart  # noqa: F401
 
 
 class Client:
@@ -46,42 +49,3 @@ def wait_for(predicate, *, timeout: float = 15, interval: float = 0.1, message: 
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
-
-MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
-               b"3 0 obj<</Type/Page/MediaBox[0 0 200 200]/Parent 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
-REGION_BY_LEVEL = {"province": "73", "regency": "73.07", "district": "73.07.01", None: "73.07"}
-
-
-def fill_form(fields: list[dict], *, nik: str = "7307014501900001") -> tuple[dict, dict]:
-    """A valid answer to a service's form: (form values, files {key: (filename, bytes, content type)})."""
-    form, files = {}, {}
-    for f in fields:
-        t = f["type"]
-        if t == "file":
-            files[f["key"]] = (f"{f['key']}.pdf", MINIMAL_PDF, "application/pdf")
-        elif t == "nik":
-            form[f["key"]] = nik
-        elif t == "date":
-            form[f["key"]] = "2024-01-15"
-        elif t == "region":
-            form[f["key"]] = REGION_BY_LEVEL[f.get("level")]
-        elif t == "select":
-            form[f["key"]] = f["options"][0]["value"]
-        elif t == "checkbox":
-            form[f["key"]] = True
-        elif t == "email":
-            form[f["key"]] = "warga@example.id"
-        elif t == "phone":
-            form[f["key"]] = "081234567890"
-        elif t == "number":
-            form[f["key"]] = max(1, int(f.get("min") or 1))
-        else:
-            form[f["key"]] = "Contoh isian"
-    return form, files
-
-
-def multipart(data: dict, files: dict) -> dict:
-    """requests' keyword arguments for a submission: the JSON data part and one part per file."""
-    import json
-
-    return {"files": {"data": (None, json.dumps(data), "application/json"), **files}}

@@ -1,6 +1,9 @@
 """Shapes used across contracts: bilingual text, list pages, request model base."""
 from __future__ import annotations
 
+import base64
+import json
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -33,3 +36,20 @@ def localize(text: Any, lang: str) -> Any:
 
 
 Limit = Annotated[int, Field(ge=1, le=100)]
+
+
+def encode_cursor(at: datetime, id_: str) -> str:
+    """An opaque list cursor: the (time, id) of the last item, for keyset paging."""
+    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), id_]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        at, id_ = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(at), str(id_)
+    except (ValueError, TypeError):
+        from mppi.contracts.errors import ValidationFailed, field_error
+
+        raise ValidationFailed("cursor comes from next_cursor", [field_error(["query", "cursor"], "invalid")]) from None

@@ -74,3 +74,16 @@ class ApplicationCompleted(ApplicationEvent):
 
 class ApplicationSlaBreached(ApplicationEvent):
     type: ClassVar[str] = "application_sla_breached"
+
+
+class AccountCreated(Event):
+    """An account exists: notifications keeps its contact (personal data stays inside the platform)."""
+
+    type: ClassVar[str] = "account_created"
+    source: ClassVar[str] = "tenants"
+    account_id: str
+    roles: list[str]
+    email: str
+    phone: str | None = None
+    full_name: str
+    language: str = "id"

@@ -96,6 +96,7 @@ class Register(Request):
     email: EmailStr
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{8,15}$")]
     password: Password
+    language: Literal["id", "en"] = "id"  # of the messages the platform sends
 
 
 class TokenRequest(Request):

@@ -1,9 +1,7 @@
 """Use cases of the applications service: each takes its dependencies as parameters and runs one unit of work."""
 from __future__ import annotations
 
-import base64
 import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -14,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from mppi.contracts import applications as c
+from mppi.contracts.common import decode_cursor, encode_cursor
 from mppi.contracts.errors import (
     ActionNotAllowed,
     FileTooLarge,
@@ -201,9 +200,11 @@ def submit_application(tenant: dict[str, Any], cmd: c.SubmissionData, files: lis
 
 
 def _event_data(app: Application, **extra) -> dict[str, Any]:
+    step = app.current_step() if app.is_open and app.status != "revision_requested" else None
     return {"application_id": app.id, "tracking_number": app.tracking_number, "service_id": app.service["id"],
             "service_code": app.service["code"], "service_name": app.service["name"], "status": app.status,
-            "step": app.step, "applicant_id": app.applicant_id, **extra}
+            "step": app.step, "step_roles": step["roles"] if step else [], "applicant_id": app.applicant_id,
+            "sla_due_at": app.sla_due_at.isoformat(), **extra}
 
 
 # -- reading ------------------------------------------------------------------------------------------------------
@@ -242,20 +243,6 @@ def _summary(row) -> dict[str, Any]:
             "step": row.step, "submitted_at": row.submitted_at.isoformat(), "sla_due_at": row.sla_due_at.isoformat()}
 
 
-def _cursor(at: datetime, id_: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), id_]).encode()).decode().rstrip("=")
-
-
-def _uncursor(cursor: str | None) -> tuple[datetime, str] | None:
-    if not cursor:
-        return None
-    try:
-        at, id_ = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(id_)
-    except (ValueError, TypeError):
-        raise ValidationFailed("cursor comes from next_cursor", [field_error(["query", "cursor"], "invalid")]) from None
-
-
 def inbox(tenant: str, *, actor: Actor, status: str | None, service_id: str | None, limit: int,
           cursor: str | None, uow: UowFactory) -> dict[str, Any]:
     if not actor.is_staff_of(tenant):
@@ -263,18 +250,18 @@ def inbox(tenant: str, *, actor: Actor, status: str | None, service_id: str | No
     statuses = [status] if status else list(c.OPEN_STATUSES)
     with uow() as u:
         rows = repo.inbox(u, tenant, statuses=statuses, service_id=service_id, limit=limit + 1,
-                          after=_uncursor(cursor))
+                          after=decode_cursor(cursor))
     items = [_summary(r) for r in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
-    return {"items": items, "next_cursor": _cursor(last.sla_due_at, last.id) if last else None}
+    return {"items": items, "next_cursor": encode_cursor(last.sla_due_at, last.id) if last else None}
 
 
 def my_applications(*, actor: Actor, limit: int, cursor: str | None, uow: UowFactory) -> dict[str, Any]:
     with uow() as u:
-        rows = repo.of_applicant(u, actor.id, limit=limit + 1, after=_uncursor(cursor))
+        rows = repo.of_applicant(u, actor.id, limit=limit + 1, after=decode_cursor(cursor))
     items = [_summary(r) for r in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
-    return {"items": items, "next_cursor": _cursor(last.submitted_at, last.id) if last else None}
+    return {"items": items, "next_cursor": encode_cursor(last.submitted_at, last.id) if last else None}
 
 
 def track(tracking_number: str, *, uow: UowFactory) -> dict[str, Any]:
@@ -418,8 +405,7 @@ def check_sla(*, uow: UowFactory, now: datetime | None = None, limit: int = 500)
             app = repo.get(u, slug, app_id, for_update=True, with_history=False)
             if app and app.breach(now):
                 repo.save(u, app)
-                data = _event_data(app, sla_due_at=app.sla_due_at.isoformat())
-                u.emit(ApplicationSlaBreached(tenant=slug, data=data))
+                u.emit(ApplicationSlaBreached(tenant=slug, data=_event_data(app)))
                 u.commit()
                 count += 1
     return count

@@ -1,30 +1,228 @@
-"""Use cases of the notifications service."""
+"""Use cases of the notifications service: who hears about what, the in-app inbox, and sending what leaves."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from mppi.contracts.events import TenantCreated, TenantUpdated
-from mppi.runtime.database import UnitOfWork, utcnow
-from services.notifications import orm
+from mppi.contracts.common import decode_cursor, encode_cursor
+from mppi.contracts.errors import NotFound
+from mppi.contracts.events import (
+    AccountCreated,
+    AccountDeactivated,
+    ApplicationCompleted,
+    ApplicationEvent,
+    ApplicationSlaBreached,
+    ApplicationStatusChanged,
+    ApplicationSubmitted,
+    TenantCreated,
+    TenantUpdated,
+)
+from mppi.runtime.database import UnitOfWork, new_id, utcnow
+from services.notifications import orm, templates
+from services.notifications.dependencies import Mailer
+
+UowFactory = Callable[[], UnitOfWork]
+C, N, D, T = orm.contacts, orm.notifications, orm.deliveries, orm.tenant_directory
+OVR = orm.template_overrides
+MAX_ATTEMPTS = 8
+STUCK_AFTER = timedelta(minutes=10)
 
 
-def record_tenant(event: TenantCreated | TenantUpdated, *, handler: str, uow: Callable[[], UnitOfWork]) -> bool:
+# -- directories --------------------------------------------------------------------------------------------------
+
+def record_tenant(event: TenantCreated | TenantUpdated, *, handler: str, uow: UowFactory) -> bool:
     """Keep the tenant's name and timezone; False when this event was already processed (a redelivery)."""
     with uow() as u:
         if not u.claim_event(handler, event.event_id):
             return False
-        d = orm.tenant_directory
         values = {"name": event.data["name"], "timezone": event.data["timezone"], "updated_at": utcnow()}
-        updated = u.execute(d.update().where(d.c.tenant == event.tenant).values(**values)).rowcount
-        if not updated:
-            u.execute(d.insert().values(tenant=event.tenant, **values))
+        if not u.execute(T.update().where(T.c.tenant == event.tenant).values(**values)).rowcount:
+            u.execute(T.insert().values(tenant=event.tenant, **values))
         u.commit()
     return True
 
 
-def list_tenant_directory(*, uow: Callable[[], UnitOfWork]) -> list[dict]:
+def list_tenant_directory(*, uow: UowFactory) -> list[dict]:
     with uow() as u:
-        rows = u.execute(sa.select(orm.tenant_directory).order_by(orm.tenant_directory.c.tenant))
+        rows = u.execute(sa.select(T).order_by(T.c.tenant))
         return [{"tenant": r.tenant, "name": r.name, "timezone": r.timezone} for r in rows]
+
+
+def record_contact(event: AccountCreated, *, handler: str, uow: UowFactory) -> bool:
+    with uow() as u:
+        if not u.claim_event(handler, event.event_id):
+            return False
+        values = {"tenant": event.tenant, "roles": event.roles, "email": event.email, "phone": event.phone,
+                  "full_name": event.full_name, "language": event.language, "active": True}
+        if not u.execute(C.update().where(C.c.account_id == event.account_id).values(**values)).rowcount:
+            u.execute(C.insert().values(account_id=event.account_id, **values))
+        u.commit()
+    return True
+
+
+def deactivate_contact(event: AccountDeactivated, *, handler: str, uow: UowFactory) -> bool:
+    with uow() as u:
+        if not u.claim_event(handler, event.event_id):
+            return False
+        u.execute(C.update().where(C.c.account_id == event.account_id).values(active=False))
+        u.commit()
+    return True
+
+
+# -- who hears what -----------------------------------------------------------------------------------------------
+
+def _recipients(u: UnitOfWork, event: ApplicationEvent) -> list[tuple[str, str]]:
+    """(account id, message type) pairs for an application event."""
+    data = event.data
+    staff_roles = set(data.get("step_roles") or [])
+    if isinstance(event, ApplicationSubmitted):
+        out = [(data["applicant_id"], "application_submitted")]
+        return out + [(a, "work_assigned") for a in _staff(u, event.tenant, staff_roles)]
+    if isinstance(event, ApplicationStatusChanged):
+        out = [(data["applicant_id"], "application_status_changed")]
+        if data.get("action") in ("verify", "approve", "resubmit") and staff_roles:
+            out += [(a, "work_assigned") for a in _staff(u, event.tenant, staff_roles)]
+        return out
+    if isinstance(event, ApplicationCompleted):
+        return [(data["applicant_id"], "survey_invitation")]
+    if isinstance(event, ApplicationSlaBreached):
+        return [(a, "sla_breached") for a in _staff(u, event.tenant, staff_roles | {"tenant_admin"})]
+    return []
+
+
+def _staff(u: UnitOfWork, tenant: str, roles: set[str]) -> list[str]:
+    rows = u.execute(sa.select(C.c.account_id, C.c.roles).where(C.c.tenant == tenant, C.c.active.is_(True)))
+    return [r.account_id for r in rows if roles & set(r.roles)]
+
+
+def _params(u: UnitOfWork, event: ApplicationEvent) -> dict[str, Any]:
+    d = event.data
+    tenant = u.execute(sa.select(T.c.name, T.c.timezone).where(T.c.tenant == event.tenant)).first()
+    due = d.get("sla_due_at")
+    if due and tenant:
+        due = f"{datetime.fromisoformat(due).astimezone(ZoneInfo(tenant.timezone)):%d-%m-%Y %H:%M}"
+    return {"tracking_number": d["tracking_number"], "service_name": d.get("service_name"),
+            "tenant_name": tenant.name if tenant else event.tenant, "status": d["status"], "step": d.get("step"),
+            "note": d.get("note"), "sla_due": due or ""}
+
+
+def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory, channels: tuple[str, ...] = ("email",)
+           ) -> list[str]:
+    """Write one in-app notification per recipient and a pending delivery per outside channel; the ids of the
+    deliveries to send now. A redelivered event writes nothing (its id was claimed)."""
+    now = utcnow()
+    deliveries: list[str] = []
+    with uow() as u:
+        if not u.claim_event(handler, event.event_id):
+            return []
+        params = _params(u, event)
+        contacts = {r.account_id: r for r in u.execute(sa.select(C).where(
+            C.c.account_id.in_([a for a, _ in _recipients(u, event)])))}
+        for account_id, type_ in _recipients(u, event):
+            nid = new_id()
+            u.execute(N.insert().values(id=nid, account_id=account_id, tenant=event.tenant, type=type_,
+                                        application_id=event.data["application_id"], params=params,
+                                        event_id=event.event_id, created_at=now))
+            contact = contacts.get(account_id)
+            if contact is not None and contact.active and "email" in channels:
+                did = new_id()
+                u.execute(D.insert().values(id=did, notification_id=nid, channel="email", status="pending",
+                                            next_attempt_at=now))
+                deliveries.append(did)
+        u.commit()
+    return deliveries
+
+
+# -- sending ------------------------------------------------------------------------------------------------------
+
+def send_due(*, uow: UowFactory, mailer: Mailer, ids: list[str] | None = None, limit: int = 100) -> int:
+    """Send pending deliveries that are due (or the given ones); each is claimed (status sending) in its own
+    transaction before it leaves, so two workers never send the same message."""
+    now = utcnow()
+    with uow() as u:
+        u.execute(D.update().where(D.c.status == "sending", D.c.next_attempt_at < now - STUCK_AFTER)
+                  .values(status="pending"))  # a worker died mid-send: try again
+        q = sa.select(D.c.id).where(D.c.status == "pending", D.c.next_attempt_at <= now)
+        if ids is not None:
+            q = q.where(D.c.id.in_(ids))
+        due = [r.id for r in u.execute(q.order_by(D.c.next_attempt_at).limit(limit))]
+        u.commit()
+    sent = 0
+    for did in due:
+        with uow() as u:
+            claimed = u.execute(D.update().where(D.c.id == did, D.c.status == "pending")
+                                .values(status="sending", next_attempt_at=utcnow())).rowcount
+            u.commit()
+        if not claimed:
+            continue
+        with uow() as u:
+            row = u.execute(sa.select(D, N.c.type, N.c.tenant, N.c.params, C.c.email, C.c.language)
+                            .join(N, N.c.id == D.c.notification_id).join(C, C.c.account_id == N.c.account_id)
+                            .where(D.c.id == did)).one()
+            overrides = _overrides(u, row.tenant)
+        title, body = templates.render(row.type, row.language, row.params, overrides)
+        try:
+            mailer.send(to=row.email, subject=title, body=body, message_id=did)
+            values = {"status": "sent", "sent_at": utcnow(), "attempts": row.attempts + 1, "last_error": None}
+            sent += 1
+        except Exception as exc:  # the mail server refused or is away: back off and retry
+            attempts = row.attempts + 1
+            values = {"attempts": attempts, "last_error": str(exc)[:500],
+                      "status": "failed" if attempts >= MAX_ATTEMPTS else "pending",
+                      "next_attempt_at": utcnow() + timedelta(seconds=min(3600, 15 * 2 ** attempts))}
+        with uow() as u:
+            u.execute(D.update().where(D.c.id == did).values(**values))
+            u.commit()
+    return sent
+
+
+def _overrides(u: UnitOfWork, tenant: str) -> dict[tuple[str, str], tuple[str, str]]:
+    rows = u.execute(sa.select(OVR).where(OVR.c.tenant == tenant))
+    return {(r.type, r.language): (r.title, r.body) for r in rows}
+
+
+# -- the inbox ----------------------------------------------------------------------------------------------------
+
+def list_notifications(account_id: str, *, lang: str, limit: int, cursor: str | None, uow: UowFactory) -> dict:
+    after = decode_cursor(cursor)
+    with uow() as u:
+        q = (sa.select(N).where(N.c.account_id == account_id).order_by(N.c.created_at.desc(), N.c.id.desc())
+             .limit(limit + 1))
+        if after:
+            q = q.where(sa.tuple_(N.c.created_at, N.c.id) < sa.tuple_(*after))
+        rows = u.execute(q).all()
+        overrides = {t: _overrides(u, t) for t in {r.tenant for r in rows}}
+    items = []
+    for r in rows[:limit]:
+        title, body = templates.render(r.type, lang, r.params, overrides.get(r.tenant))
+        items.append({"id": r.id, "type": r.type, "title": title, "body": body, "application_id": r.application_id,
+                      "tenant": r.tenant, "created_at": r.created_at.isoformat(),
+                      "read_at": r.read_at.isoformat() if r.read_at else None})
+    last = rows[limit - 1] if len(rows) > limit else None
+    return {"items": items, "next_cursor": encode_cursor(last.created_at, last.id) if last else None}
+
+
+def mark_read(account_id: str, notification_id: str, *, uow: UowFactory) -> dict:
+    with uow() as u:
+        row = u.execute(sa.select(N.c.read_at).where(N.c.id == notification_id, N.c.account_id == account_id)).first()
+        if row is None:
+            raise NotFound("notification not found")
+        if row.read_at is None:
+            u.execute(N.update().where(N.c.id == notification_id).values(read_at=utcnow()))
+            u.commit()
+    return {"id": notification_id, "read": True}
+
+
+def save_override(tenant: str, type_: str, language: str, title: str, body: str, *, uow: UowFactory) -> dict:
+    templates.check_override(type_, language, title, body)
+    with uow() as u:
+        key = (OVR.c.tenant == tenant) & (OVR.c.type == type_) & (OVR.c.language == language)
+        values = {"title": title, "body": body, "updated_at": utcnow()}
+        if not u.execute(OVR.update().where(key).values(**values)).rowcount:
+            u.execute(OVR.insert().values(tenant=tenant, type=type_, language=language, **values))
+        u.commit()
+    return {"type": type_, "language": language, "title": title, "body": body}

@@ -1,4 +1,4 @@
-"""Tables of the notifications service (its own database)."""
+"""Tables of the notifications service (its own database); tenant data leads with ``tenant``."""
 import sqlalchemy as sa
 
 from mppi.runtime.database import runtime_tables
@@ -12,5 +12,61 @@ tenant_directory = sa.Table(
     sa.Column("tenant", sa.String(63), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("timezone", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# whom to tell: every account's contact and roles, kept from account events
+contacts = sa.Table(
+    "contacts", metadata,
+    sa.Column("account_id", sa.String(32), primary_key=True),
+    sa.Column("tenant", sa.String(63)),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("phone", sa.String(20)),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("language", sa.String(2), nullable=False, server_default="id"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+sa.Index("ix_contacts_tenant", contacts.c.tenant)
+
+# the in-app inbox: what happened, rendered in the reader's language when read
+notifications = sa.Table(
+    "notifications", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(32), nullable=False),
+    sa.Column("tenant", sa.String(63), nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("application_id", sa.String(32)),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("read_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("event_id", "account_id", name="uq_notifications_event_account"),
+)
+sa.Index("ix_notifications_inbox", notifications.c.account_id, notifications.c.created_at)
+
+# messages that leave the platform (email, SMS, WhatsApp): one row per notification and channel
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("notification_id", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(12), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # pending | sending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("notification_id", "channel", name="uq_deliveries_notification_channel"),
+)
+sa.Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
+
+# a region's own wording of a message, per type and language, validated when saved
+template_overrides = sa.Table(
+    "template_overrides", metadata,
+    sa.Column("tenant", sa.String(63), primary_key=True),
+    sa.Column("type", sa.String(40), primary_key=True),
+    sa.Column("language", sa.String(2), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -1,11 +1,30 @@
-"""The notifications nameko service."""
-from nameko.rpc import rpc
+"""The notifications nameko service: thin entrypoints over the use cases in ``handlers``."""
+from __future__ import annotations
 
-from mppi.contracts.errors import parse
-from mppi.contracts.events import TenantCreated, TenantUpdated
+import os
+
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from mppi.contracts.errors import MppiError, parse
+from mppi.contracts.events import (
+    AccountCreated,
+    AccountDeactivated,
+    ApplicationCompleted,
+    ApplicationSlaBreached,
+    ApplicationStatusChanged,
+    ApplicationSubmitted,
+    ServicePublished,
+    TenantCreated,
+    TenantUpdated,
+)
 from mppi.runtime.events import event_handler
 from mppi.runtime.providers import Database, Observability
 from services.notifications import handlers, orm
+from services.notifications.dependencies import Mail, PublicFeed
+from services.notifications.feed import cloud_event
+
+SEND_INTERVAL = float(os.environ.get("MPPI_DELIVERY_CHECK_SECONDS", "5"))
 
 
 class NotificationsService:
@@ -13,15 +32,32 @@ class NotificationsService:
 
     observability = Observability()
     uow = Database(orm.metadata)
+    mailer = Mail()
+    publish = PublicFeed()
 
     @rpc
     def ping(self) -> str:
         return "pong"
 
+    # -- the in-app inbox --------------------------------------------------------------------------------------------
+    @rpc(expected_exceptions=MppiError)
+    def list_notifications(self, account_id: str, lang: str = "id", limit: int = 20,
+                           cursor: str | None = None) -> dict:
+        return handlers.list_notifications(account_id, lang=lang, limit=limit, cursor=cursor, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def mark_read(self, account_id: str, notification_id: str) -> dict:
+        return handlers.mark_read(account_id, notification_id, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def save_template(self, tenant: str, type_: str, language: str, title: str, body: str) -> dict:
+        return handlers.save_override(tenant, type_, language, title, body, uow=self.uow)
+
     @rpc
     def list_tenant_directory(self) -> list[dict]:
         return handlers.list_tenant_directory(uow=self.uow)
 
+    # -- directories -------------------------------------------------------------------------------------------------
     @event_handler("tenants", TenantCreated.type)
     def on_tenant_created(self, payload: dict) -> None:
         handlers.record_tenant(parse(TenantCreated, payload), handler="on_tenant_created", uow=self.uow)
@@ -29,3 +65,60 @@ class NotificationsService:
     @event_handler("tenants", TenantUpdated.type)
     def on_tenant_updated(self, payload: dict) -> None:
         handlers.record_tenant(parse(TenantUpdated, payload), handler="on_tenant_updated", uow=self.uow)
+
+    @event_handler("tenants", AccountCreated.type)
+    def on_account_created(self, payload: dict) -> None:
+        handlers.record_contact(parse(AccountCreated, payload), handler="on_account_created", uow=self.uow)
+
+    @event_handler("tenants", AccountDeactivated.type)
+    def on_account_deactivated(self, payload: dict) -> None:
+        handlers.deactivate_contact(parse(AccountDeactivated, payload), handler="on_account_deactivated",
+                                    uow=self.uow)
+
+    # -- people hear about applications -------------------------------------------------------------------------------
+    def _notify(self, model, payload: dict, handler: str) -> None:
+        ids = handlers.notify(parse(model, payload), handler=handler, uow=self.uow)
+        if ids:
+            handlers.send_due(uow=self.uow, mailer=self.mailer, ids=ids)  # now; the timer retries what failed
+
+    @event_handler("applications", ApplicationSubmitted.type)
+    def notify_submitted(self, payload: dict) -> None:
+        self._notify(ApplicationSubmitted, payload, "notify_submitted")
+
+    @event_handler("applications", ApplicationStatusChanged.type)
+    def notify_status_changed(self, payload: dict) -> None:
+        self._notify(ApplicationStatusChanged, payload, "notify_status_changed")
+
+    @event_handler("applications", ApplicationCompleted.type)
+    def notify_completed(self, payload: dict) -> None:
+        self._notify(ApplicationCompleted, payload, "notify_completed")
+
+    @event_handler("applications", ApplicationSlaBreached.type)
+    def notify_sla_breached(self, payload: dict) -> None:
+        self._notify(ApplicationSlaBreached, payload, "notify_sla_breached")
+
+    @timer(interval=SEND_INTERVAL)
+    def send_due(self) -> None:
+        handlers.send_due(uow=self.uow, mailer=self.mailer)
+
+    # -- regional systems: the public feed ----------------------------------------------------------------------------
+    # at least once, with the event's own id on every redelivery: subscribers skip ids they have seen
+    @event_handler("applications", ApplicationSubmitted.type)
+    def feed_submitted(self, payload: dict) -> None:
+        self.publish(*cloud_event(ApplicationSubmitted.type, payload))
+
+    @event_handler("applications", ApplicationStatusChanged.type)
+    def feed_status_changed(self, payload: dict) -> None:
+        self.publish(*cloud_event(ApplicationStatusChanged.type, payload))
+
+    @event_handler("applications", ApplicationCompleted.type)
+    def feed_completed(self, payload: dict) -> None:
+        self.publish(*cloud_event(ApplicationCompleted.type, payload))
+
+    @event_handler("applications", ApplicationSlaBreached.type)
+    def feed_sla_breached(self, payload: dict) -> None:
+        self.publish(*cloud_event(ApplicationSlaBreached.type, payload))
+
+    @event_handler("catalog", ServicePublished.type)
+    def feed_service_published(self, payload: dict) -> None:
+        self.publish(*cloud_event(ServicePublished.type, payload))

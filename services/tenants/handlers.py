@@ -14,7 +14,7 @@ from mppi.contracts.errors import (
     NotFound,
     TenantExists,
 )
-from mppi.contracts.events import AccountDeactivated, TenantCreated, TenantUpdated
+from mppi.contracts.events import AccountCreated, AccountDeactivated, TenantCreated, TenantUpdated
 from mppi.runtime.database import UnitOfWork, new_id
 from services.tenants import repository as repo
 from services.tenants.domain.accounts import Account, check_nik
@@ -90,6 +90,7 @@ def register_citizen(cmd: c.Register, *, uow: UowFactory, hasher: Hasher) -> dic
     with uow() as u:
         try:
             repo.add_account(u, account)
+            u.emit(_created(account, language=cmd.language))
             u.commit()
         except IntegrityError:
             raise AccountExists("an account with this email or NIK exists") from None
@@ -127,10 +128,16 @@ def create_staff(tenant: str, cmd: c.StaffCreate, *, uow: UowFactory, hasher: Ha
     with uow() as u:
         try:
             repo.add_account(u, account)
+            u.emit(_created(account))
             u.commit()
         except IntegrityError:
             raise AccountExists("an account with this email exists") from None
     return account.public()
+
+
+def _created(account: Account, language: str = "id") -> AccountCreated:
+    return AccountCreated(tenant=account.tenant, account_id=account.id, roles=account.roles, email=account.email,
+                          phone=account.phone, full_name=account.full_name, language=language)
 
 
 def list_staff(tenant: str, *, uow: UowFactory, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,64 @@
+"""nameko dependency providers of the notifications service: the mailer and the public feed publisher."""
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+from email.message import EmailMessage
+from pathlib import Path
+
+from kombu import Exchange
+from nameko.amqp.publish import Publisher
+from nameko.constants import PERSISTENT
+from nameko.extensions import DependencyProvider
+
+from mppi.runtime import settings
+from services.notifications.feed import CONTENT_TYPE, EXCHANGE
+
+
+class Mailer:
+    """Email over SMTP (MPPI_SMTP_HOST / MPPI_SMTP_PORT); with no host, a file drop under MPPI_VAR_DIR/mail."""
+
+    def __init__(self, *, host: str | None, port: int, sender: str, drop: Path):
+        self.host, self.port, self.sender, self.drop = host, port, sender, drop
+
+    def send(self, *, to: str, subject: str, body: str, message_id: str) -> None:
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = self.sender, to, subject
+        msg["Message-ID"] = f"<{message_id}@mppi>"
+        msg.set_content(body)
+        if not self.host:
+            self.drop.mkdir(parents=True, exist_ok=True)
+            (self.drop / f"{message_id}.eml").write_bytes(bytes(msg))
+            return
+        with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+            smtp.send_message(msg)
+
+
+class Mail(DependencyProvider):
+    def setup(self) -> None:
+        cfg = settings.get()
+        self.mailer = Mailer(host=os.environ.get("MPPI_SMTP_HOST") or None,
+                             port=int(os.environ.get("MPPI_SMTP_PORT", "25")),
+                             sender=os.environ.get("MPPI_MAIL_FROM", "MPPI <noreply@mppi.local>"),
+                             drop=cfg.var_dir / "mail")
+
+    def get_dependency(self, worker_ctx):
+        return self.mailer
+
+
+class PublicFeed(DependencyProvider):
+    """Publishes CloudEvents to ``mppi.public``: persistent, with publisher confirms."""
+
+    def setup(self) -> None:
+        self.exchange = Exchange(EXCHANGE, type="topic", durable=True, delivery_mode=PERSISTENT)
+        self.publisher = Publisher(self.container.config["AMQP_URI"], use_confirms=True, serializer="json",
+                                   delivery_mode=PERSISTENT, declare=[self.exchange])
+
+    def publish(self, routing_key: str, event: dict) -> None:
+        body = json.dumps(event, ensure_ascii=False).encode()
+        self.publisher.publish(body, exchange=self.exchange, routing_key=routing_key, content_type=CONTENT_TYPE,
+                               content_encoding="utf-8", message_id=event["id"])
+
+    def get_dependency(self, worker_ctx):
+        return self.publish
