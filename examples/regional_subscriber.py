@@ -180,7 +180,7 @@ class Subscriber:
                     raise Fatal(f"channel closed by broker: {exc}") from exc
                 log.warning("channel closed by broker (%s); reconnecting in %.0fs", exc, backoff)
             except pika.exceptions.ConnectionClosedByBroker as exc:
-                if exc.reply_code == 320 and "deleted" in (exc.reply_text or ""):
+                if exc.reply_code == 320 and "is deleted" in (exc.reply_text or ""):  # user deleted: revoked
                     raise Fatal(f"credentials revoked: {exc.reply_text}") from exc
                 log.warning("connection closed by broker (%s); reconnecting in %.0fs", exc, backoff)
             except (pika.exceptions.StreamLostError, pika.exceptions.AMQPConnectionError) as exc:

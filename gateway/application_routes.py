@@ -16,6 +16,7 @@ from gateway.auth import require, require_staff
 from gateway.context import Ctx, read_json
 from gateway.routes import _tenant_or_404, api
 from mppi.contracts import applications as c
+from mppi.contracts.applications import SubscriptionCreate, TemplateOverride
 from mppi.contracts.errors import BadRequest, Forbidden, PayloadTooLarge, ValidationFailed, field_error, parse
 from mppi.contracts.tenants import STAFF_ROLES
 from mppi.runtime.blobstore import BlobTooLarge
@@ -219,3 +220,53 @@ def my_notifications(ctx: Ctx):
 def read_notification(ctx: Ctx):
     return ctx.rpc.call("notifications", "mark_read", require(ctx.principal).account_id,
                         ctx.params["notification_id"][:64])
+
+
+# -- subscriptions of regional systems ------------------------------------------------------------------------------
+
+@api.route("POST", "/api/v1/tenants/<slug>/subscriptions", body=SubscriptionCreate, status=201, auth=True,
+           tag="subscriptions", errors=(403, 404),
+           summary='{"kind": "amqp"} → broker credentials for the feed; {"kind": "webhook", "url"} → the secret, once')
+def create_subscription(ctx: Ctx, body: SubscriptionCreate):
+    slug = ctx.params["slug"]
+    _tenant_or_404(ctx, slug)
+    require_staff(ctx.principal, slug)
+    return ctx.rpc.call("notifications", "create_subscription", slug, body.model_dump(mode="json", exclude_none=True))
+
+
+@api.route("GET", "/api/v1/tenants/<slug>/subscriptions", auth=True, tag="subscriptions", errors=(403, 404),
+           summary="The region's subscriptions")
+def list_subscriptions(ctx: Ctx):
+    slug = ctx.params["slug"]
+    _tenant_or_404(ctx, slug)
+    require_staff(ctx.principal, slug)
+    return ctx.rpc.call("notifications", "list_subscriptions", slug)
+
+
+@api.route("DELETE", "/api/v1/tenants/<slug>/subscriptions/<subscription_id>", status=204, auth=True,
+           tag="subscriptions", errors=(403, 404), summary="Revoke: the broker user is deleted, webhooks stop")
+def revoke_subscription(ctx: Ctx):
+    slug = ctx.params["slug"]
+    _tenant_or_404(ctx, slug)
+    require_staff(ctx.principal, slug)
+    ctx.rpc.call("notifications", "revoke_subscription", slug, ctx.params["subscription_id"][:64])
+
+
+@api.route("GET", "/api/v1/tenants/<slug>/subscriptions/<subscription_id>/deliveries", auth=True,
+           tag="subscriptions", errors=(403, 404), summary="A webhook's delivery log: every attempt, the next try")
+def subscription_deliveries(ctx: Ctx):
+    slug = ctx.params["slug"]
+    _tenant_or_404(ctx, slug)
+    require_staff(ctx.principal, slug)
+    return ctx.rpc.call("notifications", "subscription_deliveries", slug, ctx.params["subscription_id"][:64])
+
+
+@api.route("PUT", "/api/v1/tenants/<slug>/notification-templates/<type_>/<language>", body=TemplateOverride,
+           auth=True, tag="notifications", errors=(403, 404),
+           summary="The region's own wording of a message (Jinja2), checked when saved")
+def save_notification_template(ctx: Ctx, body: TemplateOverride):
+    slug = ctx.params["slug"]
+    _tenant_or_404(ctx, slug)
+    require_staff(ctx.principal, slug)
+    return ctx.rpc.call("notifications", "save_template", slug, ctx.params["type_"][:40], ctx.params["language"][:2],
+                        body.title, body.body)

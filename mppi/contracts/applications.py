@@ -105,3 +105,13 @@ class VerifyPublic(BaseModel):
     tenant: str
     service_name: Any
     issued_at: str
+
+
+class SubscriptionCreate(Request):
+    kind: Literal["amqp", "webhook"]
+    url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class TemplateOverride(Request):
+    title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=5000)]

@@ -18,6 +18,27 @@ from mppi.runtime.logging import correlation_id
 log = logging.getLogger(__name__)
 
 
+class UtcDateTime(sa.types.TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python, on PostgreSQL and on SQLite (which keeps none)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetimes are not stored: say which timezone")
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
 def runtime_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
     """Add the outbox and the processed-events tables to a service's metadata (and so to its migrations)."""
     outbox = sa.Table(
@@ -29,10 +50,10 @@ def runtime_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("event_type", sa.String(80), nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
         sa.Column("correlation_id", sa.String(64)),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True)),
+        sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+        sa.Column("sent_at", UtcDateTime()),
     )
     sa.Index("ix_outbox_unsent", outbox.c.next_attempt_at, outbox.c.id, postgresql_where=outbox.c.sent_at.is_(None),
              sqlite_where=outbox.c.sent_at.is_(None))
@@ -41,7 +62,7 @@ def runtime_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         metadata,
         sa.Column("handler", sa.String(120), primary_key=True),
         sa.Column("event_id", sa.String(36), primary_key=True),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", UtcDateTime(), nullable=False),
     )
     return outbox, processed
 

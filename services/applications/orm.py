@@ -1,7 +1,7 @@
 """Tables of the applications service (its own database); tenant data leads with ``tenant``."""
 import sqlalchemy as sa
 
-from mppi.runtime.database import runtime_tables
+from mppi.runtime.database import UtcDateTime, runtime_tables
 
 metadata = sa.MetaData()
 outbox, processed_events = runtime_tables(metadata)
@@ -15,7 +15,7 @@ service_versions = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("code", sa.String(63), nullable=False),
     sa.Column("definition", sa.JSON, nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
 )
 
 # which version of each service is the one open for new applications (absent: archived or never published)
@@ -42,12 +42,12 @@ applications = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("step", sa.String(40)),
     sa.Column("status_before_revision", sa.String(20)),
-    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("sla_due_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("paused_at", sa.DateTime(timezone=True)),
-    sa.Column("breached_at", sa.DateTime(timezone=True)),
-    sa.Column("completed_at", sa.DateTime(timezone=True)),
+    sa.Column("submitted_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("sla_due_at", UtcDateTime(), nullable=False),
+    sa.Column("paused_at", UtcDateTime()),
+    sa.Column("breached_at", UtcDateTime()),
+    sa.Column("completed_at", UtcDateTime()),
     sa.Column("output", sa.JSON),
 )
 # the staff inbox: a region's open work, earliest due first
@@ -62,7 +62,7 @@ history = sa.Table(
     sa.Column("tenant", sa.String(63), primary_key=True),
     sa.Column("application_id", sa.String(32), primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
     sa.Column("action", sa.String(20), nullable=False),
     sa.Column("from_status", sa.String(20)),
     sa.Column("to_status", sa.String(20), nullable=False),
@@ -80,6 +80,6 @@ surveys = sa.Table(
     sa.Column("service_id", sa.String(32), nullable=False),
     *[sa.Column(f"u{i}", sa.SmallInteger, nullable=False) for i in range(1, 10)],
     sa.Column("comment", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 sa.Index("ix_surveys_service", surveys.c.tenant, surveys.c.service_id)

@@ -1,7 +1,7 @@
 """Tables of the catalog service (its own database); tenant data leads with ``tenant``."""
 import sqlalchemy as sa
 
-from mppi.runtime.database import runtime_tables
+from mppi.runtime.database import UtcDateTime, runtime_tables
 
 metadata = sa.MetaData()
 outbox, processed_events = runtime_tables(metadata)
@@ -16,8 +16,8 @@ services = sa.Table(
     sa.Column("latest_version", sa.Integer, nullable=False),
     sa.Column("published_version", sa.Integer),
     sa.Column("category", sa.String(40), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("tenant", "code", name="uq_services_tenant_code"),
 )
 sa.Index("ix_services_tenant_status", services.c.tenant, services.c.status, services.c.id)
@@ -29,6 +29,6 @@ service_versions = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("state", sa.String(12), nullable=False),  # draft | published | superseded
     sa.Column("definition", sa.JSON, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("published_at", UtcDateTime()),
 )

@@ -57,7 +57,7 @@ def _check_tenant(tenant: str) -> str:
 def _short(subscription_id: str) -> str:
     short = str(subscription_id)[:8].lower()
     if not SUBSCRIPTION_SHORT.match(short):
-        raise ValueError(f"subscription id must start with 8 letters or digits: {subscription_id!r}")
+        raise ValueError(f"the first 8 characters of a subscription id must be letters or digits: {subscription_id!r}")
     return short
 
 

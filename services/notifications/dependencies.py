@@ -6,6 +6,7 @@ import os
 import smtplib
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from kombu import Exchange
 from nameko.amqp.publish import Publisher
@@ -13,6 +14,7 @@ from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
 
 from mppi.runtime import settings
+from services.notifications.broker_users import BrokerUsers
 from services.notifications.feed import CONTENT_TYPE, EXCHANGE
 
 
@@ -62,3 +64,17 @@ class PublicFeed(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.publish
+
+
+class Broker(DependencyProvider):
+    """Per-subscriber RabbitMQ users for the public feed, through the management API of the service's own vhost."""
+
+    def setup(self) -> None:
+        cfg = settings.get()
+        amqp = urlsplit(self.container.config["AMQP_URI"])
+        vhost = unquote(amqp.path[1:]) if len(amqp.path) > 1 else "/"
+        self.users = BrokerUsers(cfg.rabbit_management_url, vhost, amqp_host=amqp.hostname or "127.0.0.1",
+                                 amqp_port=amqp.port or 5672)
+
+    def get_dependency(self, worker_ctx):
+        return self.users

@@ -20,11 +20,12 @@ from mppi.contracts.events import (
 )
 from mppi.runtime.events import event_handler
 from mppi.runtime.providers import Database, Observability
-from services.notifications import handlers, orm
-from services.notifications.dependencies import Mail, PublicFeed
+from services.notifications import handlers, orm, subscriptions
+from services.notifications.dependencies import Broker, Mail, PublicFeed
 from services.notifications.feed import cloud_event
 
 SEND_INTERVAL = float(os.environ.get("MPPI_DELIVERY_CHECK_SECONDS", "5"))
+ALLOW_PRIVATE = os.environ.get("MPPI_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
 
 
 class NotificationsService:
@@ -34,6 +35,7 @@ class NotificationsService:
     uow = Database(orm.metadata)
     mailer = Mail()
     publish = PublicFeed()
+    broker = Broker()
 
     @rpc
     def ping(self) -> str:
@@ -100,25 +102,51 @@ class NotificationsService:
     @timer(interval=SEND_INTERVAL)
     def send_due(self) -> None:
         handlers.send_due(uow=self.uow, mailer=self.mailer)
+        subscriptions.deliver_due(uow=self.uow, allow_private=ALLOW_PRIVATE)
 
-    # -- regional systems: the public feed ----------------------------------------------------------------------------
-    # at least once, with the event's own id on every redelivery: subscribers skip ids they have seen
+    # -- subscriptions of regional systems -------------------------------------------------------------------------
+    @rpc(expected_exceptions=MppiError)
+    def create_subscription(self, tenant: str, payload: dict) -> dict:
+        return subscriptions.create(tenant, payload, uow=self.uow, broker=self.broker, allow_private=ALLOW_PRIVATE)
+
+    @rpc(expected_exceptions=MppiError)
+    def list_subscriptions(self, tenant: str) -> dict:
+        return subscriptions.list_for(tenant, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def revoke_subscription(self, tenant: str, subscription_id: str) -> None:
+        subscriptions.revoke(tenant, subscription_id, uow=self.uow, broker=self.broker)
+
+    @rpc(expected_exceptions=MppiError)
+    def subscription_deliveries(self, tenant: str, subscription_id: str) -> dict:
+        return subscriptions.deliveries(tenant, subscription_id, uow=self.uow)
+
+    # -- regional systems: the public feed and webhooks -------------------------------------------------------------
+    # the feed is at least once, with the event's own id on every redelivery (subscribers skip ids they have seen);
+    # a webhook gets each event once as a success (one delivery row per subscription and event id)
+    def _feed(self, event_type: str, payload: dict) -> None:
+        routing_key, event = cloud_event(event_type, payload)
+        self.publish(routing_key, event)
+        ids = subscriptions.enqueue(payload["tenant"], event, uow=self.uow)
+        if ids:
+            subscriptions.deliver_due(uow=self.uow, ids=ids, allow_private=ALLOW_PRIVATE)
+
     @event_handler("applications", ApplicationSubmitted.type)
     def feed_submitted(self, payload: dict) -> None:
-        self.publish(*cloud_event(ApplicationSubmitted.type, payload))
+        self._feed(ApplicationSubmitted.type, payload)
 
     @event_handler("applications", ApplicationStatusChanged.type)
     def feed_status_changed(self, payload: dict) -> None:
-        self.publish(*cloud_event(ApplicationStatusChanged.type, payload))
+        self._feed(ApplicationStatusChanged.type, payload)
 
     @event_handler("applications", ApplicationCompleted.type)
     def feed_completed(self, payload: dict) -> None:
-        self.publish(*cloud_event(ApplicationCompleted.type, payload))
+        self._feed(ApplicationCompleted.type, payload)
 
     @event_handler("applications", ApplicationSlaBreached.type)
     def feed_sla_breached(self, payload: dict) -> None:
-        self.publish(*cloud_event(ApplicationSlaBreached.type, payload))
+        self._feed(ApplicationSlaBreached.type, payload)
 
     @event_handler("catalog", ServicePublished.type)
     def feed_service_published(self, payload: dict) -> None:
-        self.publish(*cloud_event(ServicePublished.type, payload))
+        self._feed(ServicePublished.type, payload)

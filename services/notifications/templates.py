@@ -53,11 +53,19 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ("sla_breached", "en"): (
         "Past due: {{ tracking_number }}",
         "Application {{ tracking_number }} ({{ service_name }}) is past its service deadline."),
+    ("webhook_disabled", "id"): (
+        "Webhook dinonaktifkan",
+        "Semua pengiriman ke webhook {{ subscription_id }} gagal selama 3 hari, sehingga webhook dinonaktifkan. "
+        "Periksa alamatnya lalu buat langganan baru."),
+    ("webhook_disabled", "en"): (
+        "Webhook disabled",
+        "Every delivery to webhook {{ subscription_id }} failed for 3 days, so it was disabled. Check the endpoint "
+        "and subscribe again."),
 }
 TYPES = sorted({t for t, _ in DEFAULTS})
 SAMPLE = {"tracking_number": "SNJ-26-7K3Q9X", "service_name": "Akta Kelahiran", "tenant_name": "Kabupaten Sinjai",
           "status": "in_review", "status_label": "sedang diperiksa", "note": "Contoh catatan", "step": "verification",
-          "sla_due": "04-12-2026 16:00"}
+          "sla_due": "04-12-2026 16:00", "subscription_id": "sub123"}
 
 
 def render(type_: str, lang: str, params: dict[str, Any],

@@ -1,7 +1,7 @@
 """Tables of the tenants service (its own database); tenant data leads with ``tenant``."""
 import sqlalchemy as sa
 
-from mppi.runtime.database import runtime_tables
+from mppi.runtime.database import UtcDateTime, runtime_tables
 
 metadata = sa.MetaData()
 outbox, processed_events = runtime_tables(metadata)
@@ -15,8 +15,8 @@ tenants = sa.Table(
     sa.Column("timezone", sa.String(40), nullable=False),
     sa.Column("status", sa.String(20), nullable=False, server_default="active"),
     sa.Column("config", sa.JSON, nullable=False),  # branding, menu, dashboard, office_hours, holidays
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 agencies = sa.Table(
@@ -24,7 +24,7 @@ agencies = sa.Table(
     sa.Column("tenant", sa.String(63), sa.ForeignKey("tenants.slug"), primary_key=True),
     sa.Column("code", sa.String(30), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
 accounts = sa.Table(
@@ -38,6 +38,6 @@ accounts = sa.Table(
     sa.Column("nik", sa.String(16), unique=True),
     sa.Column("phone", sa.String(20)),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 sa.Index("ix_accounts_tenant", accounts.c.tenant, accounts.c.created_at)
