@@ -160,27 +160,27 @@ def submit_application(tenant: dict[str, Any], cmd: c.SubmissionData, files: lis
     now = now or utcnow()
     kept: list[dict[str, Any]] = []
     try:
-        with uow() as u:
-            version = repo.open_version(u, slug, cmd.service_id)
-            if version is None:
-                if repo.service_known(u, slug, cmd.service_id):
-                    raise ServiceNotPublished("the service is not open for applications")
-                raise NotFound("service not found")
-        fields = version["form"]["fields"]
-        clean, problems = check_form(fields, cmd.form, uploaded={f.field for f in files})
-        hints, file_problems, sniffed = _check_files(fields, files, blobs)
-        if problems or file_problems:
-            _refuse(problems + file_problems, hints, len(problems))
-        app_id = new_id()
-        kept = _keep_documents(slug, app_id, files, sniffed, blobs)
-        service = {"id": version["id"], "version": version["version"], "code": version["code"],
-                   "name": version["name"], "output": version["standard"].get("output")}
-        for attempt in range(5):
-            app = submit(id=app_id, tenant=slug, tracking_number=new_tracking_number(slug, now.year), service=service,
-                         workflow=version["workflow"]["steps"], applicant_id=actor.id, applicant_name=actor.name,
-                         form=clean, documents=kept, now=now, calendar=calendar_of(tenant),
-                         sla_days=version["standard"]["sla_days"])
+        for attempt in range(5):  # one unit of work; a new one only if a tracking number collided
             with uow() as u:
+                version = repo.open_version(u, slug, cmd.service_id)
+                if version is None:
+                    if repo.service_known(u, slug, cmd.service_id):
+                        raise ServiceNotPublished("the service is not open for applications")
+                    raise NotFound("service not found")
+                if not kept:
+                    fields = version["form"]["fields"]
+                    clean, problems = check_form(fields, cmd.form, uploaded={f.field for f in files})
+                    hints, file_problems, sniffed = _check_files(fields, files, blobs)
+                    if problems or file_problems:
+                        _refuse(problems + file_problems, hints, len(problems))
+                    app_id = new_id()
+                    kept = _keep_documents(slug, app_id, files, sniffed, blobs)
+                service = {"id": version["id"], "version": version["version"], "code": version["code"],
+                           "name": version["name"], "output": version["standard"].get("output")}
+                app = submit(id=app_id, tenant=slug, tracking_number=new_tracking_number(slug, now.year),
+                             service=service, workflow=version["workflow"]["steps"], applicant_id=actor.id,
+                             applicant_name=actor.name, form=clean, documents=kept, now=now,
+                             calendar=calendar_of(tenant), sla_days=version["standard"]["sla_days"])
                 try:
                     repo.add(u, app)
                     u.emit(ApplicationSubmitted(tenant=slug, data=_event_data(app)))
@@ -189,7 +189,6 @@ def submit_application(tenant: dict[str, Any], cmd: c.SubmissionData, files: lis
                 except IntegrityError:
                     if attempt == 4:
                         raise
-                    continue  # a tracking number collided: draw another
         return view(app, actor)
     except BaseException:
         for ref in files:

@@ -54,8 +54,10 @@ applications = sa.Table(
 sa.Index("ix_applications_inbox", applications.c.tenant, applications.c.status, applications.c.sla_due_at,
          applications.c.id)
 sa.Index("ix_applications_applicant", applications.c.applicant_id, applications.c.submitted_at)
-sa.Index("ix_applications_due", applications.c.sla_due_at,
-         postgresql_where=applications.c.breached_at.is_(None), sqlite_where=applications.c.breached_at.is_(None))
+# the SLA timer's question (open, not yet breached, past due) answered from a small index: finished and
+# already-announced applications never enter it
+_watched = applications.c.breached_at.is_(None) & applications.c.status.in_(("submitted", "in_review", "approved"))
+sa.Index("ix_applications_watch", applications.c.sla_due_at, postgresql_where=_watched, sqlite_where=_watched)
 
 history = sa.Table(
     "application_history", metadata,

@@ -3,24 +3,27 @@ import pytest
 from journeys import apply, make_region, new_citizen, work_through
 from support import Client, wait_for
 
-from devtools.platform import Platform, free_port
+from devtools.platform import Platform, Vhost, free_port
 from mppi.runtime.settings import SERVICES
 
 
 @pytest.fixture(scope="module")
-def demo(vhost, tmp_path_factory):
+def demo(tmp_path_factory):
     var = tmp_path_factory.mktemp("demo")
+    vhost = Vhost()  # its own: services on a shared vhost would answer each other's RPCs
+    vhost.create()
     p = Platform(var_dir=var, amqp_uri=vhost.amqp_uri, gateway_port=free_port(),
                  database_urls={s: f"sqlite:///{var}/{s}.db" for s in SERVICES})
     try:
         p.start()
+        yield p
     except Exception:
         for name in list(p.procs):
             print(f"---- {name} ----\n{p.log(name)[-3000:]}")
-        p.stop_all()
         raise
-    yield p
-    p.stop_all()
+    finally:
+        p.stop_all()
+        vhost.delete()
 
 
 def test_a_citizen_is_served_end_to_end_on_sqlite(demo):
