@@ -30,7 +30,7 @@ from services.applications import repository as applications_repository  # impor
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 BENCHES = ("floor", "cache", "rpc", "amqp", "outbox", "onboard", "catalogue_list", "catalogue_detail",
-           "propagation", "submissions", "inbox")
+           "propagation", "submissions", "feed", "inbox")
 CACHE_TENANT = {"slug": "bench-sinjai", "region_code": "73.07"}
 ONBOARD_REGION = "91.71"
 SUBMIT_REGION = "96.71"  # the last regency: a region of its own for the submissions, never bulk-loaded
@@ -279,7 +279,8 @@ class Bench:
             form, files = fill_form(fields, nik=nik, file_bytes=pdf)
             clients.append((token, *encode(url, {"service_id": sid, "form": form}, files)))
         names = {p.pid: name for name, p in self.p.procs.items()}
-        with ApplicationTap(self.p.amqp_uri, "applications.events", "application_submitted") as tap:
+        feed_tap = ApplicationTap(self.p.amqp_uri, "mppi.public", f"{slug}.application.submitted")
+        with ApplicationTap(self.p.amqp_uri, "applications.events", "application_submitted") as tap, feed_tap:
             # the first 201 also shows the applications service has kept the published version (a catalog event)
             token, body, ctype = clients[0]
             deadline = time.monotonic() + 30
@@ -296,6 +297,9 @@ class Bench:
             ids = {app_id for _, _, app_id in res.created}
             missing = tap.wait_all(ids, timeout=max(60.0, a.submit_seconds * 2))
             arrived = {i: tap.arrived[i] for i in ids if i in tap.arrived}
+            feed_missing = feed_tap.wait_all(ids, timeout=max(60.0, a.submit_seconds * 2))
+            on_feed = {i: feed_tap.arrived[i] for i in ids if i in feed_tap.arrived}
+        self._feed = (res, on_feed, feed_missing)
         if not res.created:
             raise RuntimeError(f"no submission succeeded: {dict(res.statuses)} {res.samples}")
         last_201 = res.created[-1][0]
@@ -333,6 +337,24 @@ class Bench:
                           "event_after_201_p50_ms": pct_ms(event_lat, 50),
                           "event_after_201_p99_ms": pct_ms(event_lat, 99), "outbox_backlog_at_end": backlog,
                           "loadgen_cpu_s": res.loadgen_cpu_s, "cpu_pct_of_core": res.cpu})
+
+    def feed(self) -> Row:
+        """From the submissions row's run: application_submitted → the public feed (mppi.public, CloudEvents)."""
+        res, on_feed, missing = self._feed
+        if not on_feed:
+            raise RuntimeError("no application reached the public feed")
+        created = {i: t for t, _, i in res.created}
+        lat = [on_feed[i] - created[i] for i in on_feed if i in created]
+        first, last = min(on_feed.values()), max(on_feed.values())
+        rate = (len(on_feed) - 1) / ((last - first) / 1e9) if last > first else float("nan")
+        drain = (last - res.created[-1][0]) / 1e9
+        notes = (f"{len(on_feed)} CloudEvents on mppi.public for {len(res.created)} submissions; 201→feed p50/p99; "
+                 f"the last arrived {drain:.2f} s after the last 201 (gateway → applications outbox → "
+                 f"notifications → mppi.public, alongside the in-app/email notifications)")
+        if missing:
+            notes += f"; {len(missing)} MISSING"
+        return Row("feed", "public feed: application_submitted → mppi.public", rate, "ev/s", pct_ms(lat, 50),
+                   pct_ms(lat, 99), notes, extra={"events": len(on_feed), "missing": len(missing), "drain_s": drain})
 
     def _outbox_backlog(self) -> int | None:
         import psycopg2

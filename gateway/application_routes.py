@@ -16,7 +16,7 @@ from gateway.auth import require, require_staff
 from gateway.context import Ctx, read_json
 from gateway.routes import _tenant_or_404, api
 from mppi.contracts import applications as c
-from mppi.contracts.applications import SubscriptionCreate, TemplateOverride
+from mppi.contracts.applications import ChannelsConfig, SubscriptionCreate, TemplateOverride
 from mppi.contracts.errors import BadRequest, Forbidden, PayloadTooLarge, ValidationFailed, field_error, parse
 from mppi.contracts.tenants import STAFF_ROLES
 from mppi.runtime.blobstore import BlobTooLarge
@@ -270,3 +270,22 @@ def save_notification_template(ctx: Ctx, body: TemplateOverride):
     require_staff(ctx.principal, slug)
     return ctx.rpc.call("notifications", "save_template", slug, ctx.params["type_"][:40], ctx.params["language"][:2],
                         body.title, body.body)
+
+
+@api.route("PUT", "/api/v1/tenants/<slug>/notification-channels", body=ChannelsConfig, auth=True,
+           tag="notifications", errors=(403, 404),
+           summary="The region's channels: email on/off, SMS and WhatsApp HTTP providers (tokens are not shown again)")
+def save_channels(ctx: Ctx, body: ChannelsConfig):
+    slug = ctx.params["slug"]
+    _tenant_or_404(ctx, slug)
+    require_staff(ctx.principal, slug)
+    return ctx.rpc.call("notifications", "save_channels", slug, body.model_dump(mode="json"))
+
+
+@api.route("GET", "/api/v1/tenants/<slug>/notification-channels", auth=True, tag="notifications", errors=(403, 404),
+           summary="The region's channels, tokens masked")
+def get_channels(ctx: Ctx):
+    slug = ctx.params["slug"]
+    _tenant_or_404(ctx, slug)
+    require_staff(ctx.principal, slug)
+    return ctx.rpc.call("notifications", "get_channels", slug)

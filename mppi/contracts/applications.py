@@ -115,3 +115,17 @@ class SubscriptionCreate(Request):
 class TemplateOverride(Request):
     title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     body: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+
+
+class ProviderConfig(Request):
+    """An HTTP SMS or WhatsApp gateway: MPPI POSTs {"to", "text", "sender"} with the token as a bearer."""
+
+    url: Annotated[str, StringConstraints(max_length=500)]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    sender: Annotated[str, StringConstraints(max_length=30)] | None = None
+
+
+class ChannelsConfig(Request):
+    email: bool = True
+    sms: ProviderConfig | None = None
+    whatsapp: ProviderConfig | None = None

@@ -14,7 +14,7 @@ from alembic import command, context
 from alembic.config import Config
 
 from mppi.runtime import settings
-from mppi.runtime.database import make_engine
+from mppi.runtime.database import UtcDateTime, make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,10 +39,18 @@ def run_env() -> None:
     engine = make_engine(cfg.attributes["url"], pool_size=1)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata,
-                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                          render_item=_render_item)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+def _render_item(type_, obj, autogen_context):
+    """Scripts name plain SQLAlchemy types: UtcDateTime is a DateTime(timezone=True) column in the database."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def main(argv: list[str]) -> int:

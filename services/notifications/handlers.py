@@ -22,7 +22,7 @@ from mppi.contracts.events import (
     TenantUpdated,
 )
 from mppi.runtime.database import UnitOfWork, new_id, utcnow
-from services.notifications import orm, templates
+from services.notifications import channels, orm, templates
 from services.notifications.dependencies import Mailer
 
 UowFactory = Callable[[], UnitOfWork]
@@ -110,8 +110,7 @@ def _params(u: UnitOfWork, event: ApplicationEvent) -> dict[str, Any]:
             "note": d.get("note"), "sla_due": due or ""}
 
 
-def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory, channels: tuple[str, ...] = ("email",)
-           ) -> list[str]:
+def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory) -> list[str]:
     """Write one in-app notification per recipient and a pending delivery per outside channel; the ids of the
     deliveries to send now. A redelivered event writes nothing (its id was claimed)."""
     now = utcnow()
@@ -120,26 +119,32 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory, channels: 
         if not u.claim_event(handler, event.event_id):
             return []
         params = _params(u, event)
+        outside = channels.enabled(channels.config_of(u, event.tenant))
+        recipients = _recipients(u, event)
         contacts = {r.account_id: r for r in u.execute(sa.select(C).where(
-            C.c.account_id.in_([a for a, _ in _recipients(u, event)])))}
-        for account_id, type_ in _recipients(u, event):
+            C.c.account_id.in_([a for a, _ in recipients])))}
+        for account_id, type_ in recipients:
             nid = new_id()
             u.execute(N.insert().values(id=nid, account_id=account_id, tenant=event.tenant, type=type_,
                                         application_id=event.data["application_id"], params=params,
                                         event_id=event.event_id, created_at=now))
             contact = contacts.get(account_id)
-            if contact is not None and contact.active and "email" in channels:
-                did = new_id()
-                u.execute(D.insert().values(id=did, notification_id=nid, channel="email", status="pending",
-                                            next_attempt_at=now))
-                deliveries.append(did)
+            if contact is None or not contact.active:
+                continue
+            for channel in outside:
+                if (channel == "email" and contact.email) or (channel != "email" and contact.phone):
+                    did = new_id()
+                    u.execute(D.insert().values(id=did, notification_id=nid, channel=channel, status="pending",
+                                                next_attempt_at=now))
+                    deliveries.append(did)
         u.commit()
     return deliveries
 
 
 # -- sending ------------------------------------------------------------------------------------------------------
 
-def send_due(*, uow: UowFactory, mailer: Mailer, ids: list[str] | None = None, limit: int = 100) -> int:
+def send_due(*, uow: UowFactory, mailer: Mailer, ids: list[str] | None = None, limit: int = 100,
+             allow_private: bool = False) -> int:
     """Send pending deliveries that are due (or the given ones); each is claimed (status sending) in its own
     transaction before it leaves, so two workers never send the same message."""
     now = utcnow()
@@ -160,13 +165,20 @@ def send_due(*, uow: UowFactory, mailer: Mailer, ids: list[str] | None = None, l
         if not claimed:
             continue
         with uow() as u:
-            row = u.execute(sa.select(D, N.c.type, N.c.tenant, N.c.params, C.c.email, C.c.language)
+            row = u.execute(sa.select(D, N.c.type, N.c.tenant, N.c.params, C.c.email, C.c.phone, C.c.language)
                             .join(N, N.c.id == D.c.notification_id).join(C, C.c.account_id == N.c.account_id)
                             .where(D.c.id == did)).one()
             overrides = _overrides(u, row.tenant)
+            provider = channels.config_of(u, row.tenant).get(row.channel) if row.channel != "email" else None
         title, body = templates.render(row.type, row.language, row.params, overrides)
         try:
-            mailer.send(to=row.email, subject=title, body=body, message_id=did)
+            if row.channel == "email":
+                mailer.send(to=row.email, subject=title, body=body, message_id=did)
+            elif provider is None:
+                raise RuntimeError(f"the region no longer has a {row.channel} provider")
+            else:
+                channels.send_by_provider(provider, to=_msisdn(row.phone), text=f"{title}\n{body}", message_id=did,
+                                          allow_private=allow_private)
             values = {"status": "sent", "sent_at": utcnow(), "attempts": row.attempts + 1, "last_error": None}
             sent += 1
         except Exception as exc:  # the mail server refused or is away: back off and retry
@@ -178,6 +190,12 @@ def send_due(*, uow: UowFactory, mailer: Mailer, ids: list[str] | None = None, l
             u.execute(D.update().where(D.c.id == did).values(**values))
             u.commit()
     return sent
+
+
+def _msisdn(phone: str) -> str:
+    """+62… as SMS gateways want it, from what the citizen registered (08…, 628…, +628…)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return "+62" + digits[1:] if digits.startswith("0") else "+" + digits
 
 
 def _overrides(u: UnitOfWork, tenant: str) -> dict[tuple[str, str], tuple[str, str]]:

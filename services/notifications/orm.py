@@ -111,3 +111,11 @@ webhook_attempts = sa.Table(
     sa.Column("duration_ms", sa.Integer, nullable=False),
 )
 sa.Index("ix_webhook_attempts_delivery", webhook_attempts.c.delivery_id, webhook_attempts.c.at)
+
+# the region's outside channels: email on or off, SMS and WhatsApp through HTTP providers (their tokens stay here)
+tenant_channels = sa.Table(
+    "tenant_channels", metadata,
+    sa.Column("tenant", sa.String(63), primary_key=True),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -6,6 +6,7 @@ import os
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from mppi.contracts.applications import ChannelsConfig
 from mppi.contracts.errors import MppiError, parse
 from mppi.contracts.events import (
     AccountCreated,
@@ -20,7 +21,7 @@ from mppi.contracts.events import (
 )
 from mppi.runtime.events import event_handler
 from mppi.runtime.providers import Database, Observability
-from services.notifications import handlers, orm, subscriptions
+from services.notifications import channels, handlers, orm, subscriptions
 from services.notifications.dependencies import Broker, Mail, PublicFeed
 from services.notifications.feed import cloud_event
 
@@ -55,6 +56,14 @@ class NotificationsService:
     def save_template(self, tenant: str, type_: str, language: str, title: str, body: str) -> dict:
         return handlers.save_override(tenant, type_, language, title, body, uow=self.uow)
 
+    @rpc(expected_exceptions=MppiError)
+    def save_channels(self, tenant: str, payload: dict) -> dict:
+        return channels.save(tenant, parse(ChannelsConfig, payload), uow=self.uow, allow_private=ALLOW_PRIVATE)
+
+    @rpc(expected_exceptions=MppiError)
+    def get_channels(self, tenant: str) -> dict:
+        return channels.get(tenant, uow=self.uow)
+
     @rpc
     def list_tenant_directory(self) -> list[dict]:
         return handlers.list_tenant_directory(uow=self.uow)
@@ -80,8 +89,8 @@ class NotificationsService:
     # -- people hear about applications -------------------------------------------------------------------------------
     def _notify(self, model, payload: dict, handler: str) -> None:
         ids = handlers.notify(parse(model, payload), handler=handler, uow=self.uow)
-        if ids:
-            handlers.send_due(uow=self.uow, mailer=self.mailer, ids=ids)  # now; the timer retries what failed
+        if ids:  # now; the timer retries what failed
+            handlers.send_due(uow=self.uow, mailer=self.mailer, ids=ids, allow_private=ALLOW_PRIVATE)
 
     @event_handler("applications", ApplicationSubmitted.type)
     def notify_submitted(self, payload: dict) -> None:
@@ -101,7 +110,7 @@ class NotificationsService:
 
     @timer(interval=SEND_INTERVAL)
     def send_due(self) -> None:
-        handlers.send_due(uow=self.uow, mailer=self.mailer)
+        handlers.send_due(uow=self.uow, mailer=self.mailer, allow_private=ALLOW_PRIVATE)
         subscriptions.deliver_due(uow=self.uow, allow_private=ALLOW_PRIVATE)
 
     # -- subscriptions of regional systems -------------------------------------------------------------------------

@@ -110,3 +110,53 @@ def test_each_transition_is_told_once_in_app_and_by_email_and_on_the_feed(platfo
                                       "step"}
         assert "applicant" not in json.dumps(bodies) and "7307" not in json.dumps(bodies)
         assert all(m.content_type == "application/cloudevents+json" for m in received)
+
+
+def test_a_region_with_an_sms_provider_texts_the_citizen_at_each_transition(platform, anon, admin):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    texts = []
+
+    class Provider(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            texts.append((self.headers["Authorization"], json.loads(body)))
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Provider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    region = make_region(admin, "16.06")
+    r = region["tenant_admin"].put(f"/api/v1/tenants/{region['slug']}/notification-channels", json={
+        "email": False, "sms": {"url": f"http://127.0.0.1:{server.server_address[1]}/send", "token": "tok-123456",
+                                "sender": "MPPI"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["sms"]["token"] == "••••3456" and r.json()["email"] is False
+    warga, _ = new_citizen(anon)
+    app = apply(warga, region).json()
+    work_through(region, app)
+    mine = lambda: [t for t in texts if t[1]["to"] == "+6281234567890"]  # noqa: E731
+    wait_for(lambda: len(mine()) >= 5, message="five texts to the citizen")
+    assert all(auth == "Bearer tok-123456" for auth, _ in mine())
+    assert any(app["tracking_number"] in t["text"] for _, t in mine())
+    server.shutdown()
+
+
+def test_a_region_rewords_a_message_and_a_broken_template_is_refused_when_saved(anon, admin):
+    region = make_region(admin, "16.07")
+    url = f"/api/v1/tenants/{region['slug']}/notification-templates/application_submitted/id"
+    r = region["tenant_admin"].put(url, json={"title": "Terima kasih, {{ tracking_number }} kami terima",
+                                              "body": "Layanan {{ service_name }} di {{ tenant_name }}."})
+    assert r.status_code == 200, r.text
+    broken = region["tenant_admin"].put(url, json={"title": "{{ tracking_number", "body": "x"})
+    assert broken.status_code == 422 and broken.json()["errors"][0]["loc"] == ["body", "title"]
+    unknown = region["tenant_admin"].put(url, json={"title": "{{ nik }}", "body": "x"})
+    assert unknown.status_code == 422, "a template may use only the data its type provides"
+    warga, _ = new_citizen(anon)
+    app = apply(warga, region).json()
+    items = wait_for(lambda: warga.get("/api/v1/me/notifications").json()["items"], message="a notification")
+    assert items[0]["title"] == f"Terima kasih, {app['tracking_number']} kami terima"

@@ -1,0 +1,65 @@
+"""The channels a region sends through besides the in-app inbox: email (SMTP) and SMS / WhatsApp through HTTP
+providers the region configures (their tokens are kept here, never shown again)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+
+from mppi.contracts.applications import ChannelsConfig
+from mppi.contracts.errors import ValidationFailed, field_error
+from mppi.runtime.database import UnitOfWork, utcnow
+from services.notifications import orm, webhooks
+
+UowFactory = Callable[[], UnitOfWork]
+TC = orm.tenant_channels
+PHONE_CHANNELS = ("sms", "whatsapp")
+
+
+def config_of(u: UnitOfWork, tenant: str) -> dict[str, Any]:
+    row = u.execute(sa.select(TC.c.config).where(TC.c.tenant == tenant)).first()
+    return row.config if row else {"email": True}
+
+
+def enabled(config: dict[str, Any]) -> list[str]:
+    return (["email"] if config.get("email", True) else []) + [c for c in PHONE_CHANNELS if config.get(c)]
+
+
+def public(config: dict[str, Any]) -> dict[str, Any]:
+    out = {"email": config.get("email", True)}
+    for c in PHONE_CHANNELS:
+        p = config.get(c)
+        out[c] = {"url": p["url"], "sender": p.get("sender"), "token": "••••" + p["token"][-4:]} if p else None
+    return out
+
+
+def save(tenant: str, cmd: ChannelsConfig, *, uow: UowFactory, allow_private: bool) -> dict[str, Any]:
+    config = cmd.model_dump(mode="json")
+    for c in PHONE_CHANNELS:
+        if config.get(c):
+            try:
+                webhooks.check_url(config[c]["url"], allow_private=allow_private)
+            except webhooks.UrlRefused as exc:
+                raise ValidationFailed(str(exc), [field_error(["body", c, "url"], str(exc))]) from None
+    with uow() as u:
+        if not u.execute(TC.update().where(TC.c.tenant == tenant).values(config=config, updated_at=utcnow())).rowcount:
+            u.execute(TC.insert().values(tenant=tenant, config=config, updated_at=utcnow()))
+        u.commit()
+    return public(config)
+
+
+def get(tenant: str, *, uow: UowFactory) -> dict[str, Any]:
+    with uow() as u:
+        return public(config_of(u, tenant))
+
+
+def send_by_provider(provider: dict[str, Any], *, to: str, text: str, message_id: str, allow_private: bool,
+                     post: Callable[..., Any] = requests.post) -> None:
+    """POST the message to the region's provider; anything but a 2xx is a failure to retry."""
+    webhooks.check_url(provider["url"], allow_private=allow_private)
+    r = post(provider["url"], json={"to": to, "text": text, "sender": provider.get("sender"), "id": message_id},
+             headers={"Authorization": f"Bearer {provider['token']}"}, timeout=10, allow_redirects=False)
+    if not 200 <= r.status_code < 300:
+        raise RuntimeError(f"the provider answered HTTP {r.status_code}")
