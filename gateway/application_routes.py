@@ -3,6 +3,7 @@ applications service), act on the workflow, read, track, verify, download, answe
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -289,3 +290,18 @@ def get_channels(ctx: Ctx):
     _tenant_or_404(ctx, slug)
     require_staff(ctx.principal, slug)
     return ctx.rpc.call("notifications", "get_channels", slug)
+
+
+_national: tuple[float, dict] | None = None
+
+
+@api.route("GET", "/api/v1/stats", tag="applications",
+           summary="National figures: regions live, services published, applications, IKM (at most 30 s old)")
+def national_stats(ctx: Ctx):
+    global _national
+    now = time.monotonic()
+    if _national is None or now - _national[0] > 30:  # aggregates over millions of rows: not on every request
+        figures = ctx.rpc.call("applications", "national_stats")
+        _national = (now, figures)
+    regions, services = len(ctx.tenants.summaries()), ctx.catalog.counts()[1]
+    return {"regions_live": regions, "services_published": services, **_national[1]}

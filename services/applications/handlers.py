@@ -470,3 +470,12 @@ def stats(tenant: str, *, uow: UowFactory, now: datetime | None = None) -> dict[
             "sla": {"on_time_pct": round(100 * on_time / completed, 1) if completed else None,
                     "overdue_open": overdue_open},
             "ikm": tenant_ikm, "services": services}
+
+
+def national_stats(*, uow: UowFactory) -> dict[str, Any]:
+    """Applications and IKM over every region (no personal data)."""
+    sums = [sa.func.count().label("n"), *[sa.func.sum(getattr(S.c, f"u{i}")).label(f"u{i}") for i in range(1, 10)]]
+    with uow() as u:
+        by_status = dict(u.execute(sa.select(A.c.status, sa.func.count()).group_by(A.c.status)).all())
+        ikm = _ikm(u.execute(sa.select(*sums)).one())
+    return {"applications": {"total": sum(by_status.values()), "by_status": by_status}, "ikm": ikm}

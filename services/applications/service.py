@@ -105,6 +105,10 @@ class ApplicationsService:
     def stats(self, tenant: str) -> dict:
         return handlers.stats(tenant, uow=self.uow)
 
+    @rpc(expected_exceptions=MppiError)
+    def national_stats(self) -> dict:
+        return handlers.national_stats(uow=self.uow)
+
     @timer(interval=SLA_CHECK_SECONDS)
     def check_sla(self) -> None:
         handlers.check_sla(uow=self.uow)

@@ -116,6 +116,9 @@ def test_an_application_goes_through_the_default_workflow_and_its_document_verif
     stats = anon.get(f"/api/v1/tenants/{slug}/stats").json()
     assert stats["ikm"]["score"] == 100.0 and stats["ikm"]["grade"] == "A"
     assert stats["applications"]["by_status"]["completed"] >= 1
+    national = anon.get("/api/v1/stats").json()
+    assert national["regions_live"] >= 1 and national["services_published"] >= 1
+    assert national["applications"]["total"] >= 1
 
 
 def test_revision_loop_and_rejection_with_reason(anon, region):
