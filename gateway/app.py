@@ -22,6 +22,7 @@ from gateway.errors import problem, to_response
 from gateway.i18n import localize
 from gateway.ratelimit import RateLimiter
 from gateway.routes import api
+from gateway.web import pages
 from mppi.contracts.errors import MppiError, parse
 from mppi.runtime import blobstore
 from mppi.runtime import settings as mppi_settings
@@ -49,6 +50,9 @@ class Gateway:
         self.url_map = Map([Rule(r.path, methods=[r.method], endpoint=r) for r in api.routes]
                            + [Rule("/healthz", endpoint="healthz"), Rule("/readyz", endpoint="readyz"),
                               Rule("/metrics", endpoint="metrics"), Rule("/verify/<code>", endpoint="verify_page"),
+                              Rule("/", endpoint="page_regions"), Rule("/r/<slug>", endpoint="page_region"),
+                              Rule("/r/<slug>/layanan/<service_id>", endpoint="page_service"),
+                              Rule("/static/<name>", endpoint="static"),
                               Rule("/api/v1/openapi.json", endpoint="openapi")], strict_slashes=False)
         self._openapi = json.dumps(api.openapi(title="MPPI public API", version="1.0.0")).encode()
 
@@ -84,6 +88,8 @@ class Gateway:
             return Response(self._openapi, content_type=JSON)
         if endpoint == "verify_page":
             return self.verify_page(params["code"][:80])
+        if isinstance(endpoint, str):
+            return self.page(endpoint, request, params)
         route: Route = endpoint
         principal = authenticate(request.headers.get("Authorization"), self.secret, self.tenants.deactivated)
         key = principal.account_id if principal and route.rate == "api" else (request.remote_addr or "-")
@@ -101,6 +107,18 @@ class Gateway:
         if ctx.lang != "all":
             result = localize(result, ctx.lang)
         return Response(json.dumps(result, ensure_ascii=False), status=route.status, content_type=JSON)
+
+    def page(self, endpoint: str, request: Request, params: dict) -> Response:
+        lang = _language(request)
+        lang = lang if lang in ("id", "en") else "id"
+        if endpoint == "static":
+            return pages.static(params["name"])
+        if endpoint == "page_regions":
+            return pages.regions(request, lang, self.tenants)
+        if endpoint == "page_region":
+            return pages.region(request, lang, params["slug"], self.tenants, self.catalog)
+        return pages.service(lang, params["slug"], params["service_id"], self.tenants, self.catalog,
+                             lambda t, sid: self.rpc.call("catalog", "get_service", t, sid, "published"))
 
     def verify_page(self, code: str) -> Response:
         """What a phone shows after scanning an issued document's QR code."""
