@@ -1,1 +1,2 @@
-"""Developer tools: the local platform launcher (tests, benchmarks), demo seeding and the preflight check."""
+"""Developer tools: the local platform launcher (tests, benchmarks), bulk loading, sample form answers, demo seeding
+and the preflight check."""

@@ -1,2 +1,3 @@
-"""The applications service. So far it keeps its own copy of every published service version (from catalog
-events), which submissions will be validated against."""
+"""The applications service: submissions checked against its own copy of each published service version,
+documents, tracking numbers, the workflow and its history, SLA in working days, issued documents with QR
+verification, the SKM survey and statistics."""

@@ -1,2 +1,2 @@
-"""The notifications service: everything that leaves the platform (messages to people, the public feed, webhooks).
-For now it keeps the directory of tenants it will address messages for."""
+"""The notifications service: everything that leaves the platform — in-app, email, SMS and WhatsApp messages to
+people, the public CloudEvents feed, AMQP credentials and webhooks for regional systems."""
