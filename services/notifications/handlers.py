@@ -145,51 +145,50 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory) -> list[st
 
 def send_due(*, uow: UowFactory, mailer: Mailer, ids: list[str] | None = None, limit: int = 100,
              allow_private: bool = False) -> int:
-    """Send pending deliveries that are due (or the given ones); each is claimed (status sending) in its own
-    transaction before it leaves, so two workers never send the same message."""
+    """Send pending deliveries that are due (or the given ones). They are claimed (status sending) in one
+    transaction before anything leaves, so two workers never send the same message; results are written in one
+    more."""
     now = utcnow()
     with uow() as u:
-        u.execute(D.update().where(D.c.status == "sending", D.c.next_attempt_at < now - STUCK_AFTER)
-                  .values(status="pending"))  # a worker died mid-send: try again
+        if ids is None:  # the timer's round: a worker that died mid-send left some behind
+            u.execute(D.update().where(D.c.status == "sending", D.c.next_attempt_at < now - STUCK_AFTER)
+                      .values(status="pending"))
         q = sa.select(D.c.id).where(D.c.status == "pending", D.c.next_attempt_at <= now)
         if ids is not None:
             q = q.where(D.c.id.in_(ids))
         due = [r.id for r in u.execute(q.order_by(D.c.next_attempt_at).limit(limit))]
+        claimed = [r.id for r in u.execute(D.update().where(D.c.id.in_(due), D.c.status == "pending")
+                                           .values(status="sending", next_attempt_at=now).returning(D.c.id))]
+        rows = u.execute(sa.select(D, N.c.type, N.c.tenant, N.c.params, C.c.email, C.c.phone, C.c.language)
+                         .join(N, N.c.id == D.c.notification_id).join(C, C.c.account_id == N.c.account_id)
+                         .where(D.c.id.in_(claimed))).all() if claimed else []
+        tenants = {r.tenant for r in rows}
+        overrides = {t: _overrides(u, t) for t in tenants}
+        configs = {t: channels.config_of(u, t) for t in tenants}
         u.commit()
-    sent = 0
-    for did in due:
-        with uow() as u:
-            claimed = u.execute(D.update().where(D.c.id == did, D.c.status == "pending")
-                                .values(status="sending", next_attempt_at=utcnow())).rowcount
-            u.commit()
-        if not claimed:
-            continue
-        with uow() as u:
-            row = u.execute(sa.select(D, N.c.type, N.c.tenant, N.c.params, C.c.email, C.c.phone, C.c.language)
-                            .join(N, N.c.id == D.c.notification_id).join(C, C.c.account_id == N.c.account_id)
-                            .where(D.c.id == did)).one()
-            overrides = _overrides(u, row.tenant)
-            provider = channels.config_of(u, row.tenant).get(row.channel) if row.channel != "email" else None
-        title, body = templates.render(row.type, row.language, row.params, overrides)
+    results = {}
+    for row in rows:
+        title, body = templates.render(row.type, row.language, row.params, overrides[row.tenant])
         try:
             if row.channel == "email":
-                mailer.send(to=row.email, subject=title, body=body, message_id=did)
-            elif provider is None:
+                mailer.send(to=row.email, subject=title, body=body, message_id=row.id)
+            elif not configs[row.tenant].get(row.channel):
                 raise RuntimeError(f"the region no longer has a {row.channel} provider")
             else:
-                channels.send_by_provider(provider, to=_msisdn(row.phone), text=f"{title}\n{body}", message_id=did,
-                                          allow_private=allow_private)
-            values = {"status": "sent", "sent_at": utcnow(), "attempts": row.attempts + 1, "last_error": None}
-            sent += 1
-        except Exception as exc:  # the mail server refused or is away: back off and retry
+                channels.send_by_provider(configs[row.tenant][row.channel], to=_msisdn(row.phone),
+                                          text=f"{title}\n{body}", message_id=row.id, allow_private=allow_private)
+            results[row.id] = {"status": "sent", "sent_at": utcnow(), "attempts": row.attempts + 1, "last_error": None}
+        except Exception as exc:  # the server or provider refused or is away: back off and retry
             attempts = row.attempts + 1
-            values = {"attempts": attempts, "last_error": str(exc)[:500],
-                      "status": "failed" if attempts >= MAX_ATTEMPTS else "pending",
-                      "next_attempt_at": utcnow() + timedelta(seconds=min(3600, 15 * 2 ** attempts))}
+            results[row.id] = {"attempts": attempts, "last_error": str(exc)[:500],
+                               "status": "failed" if attempts >= MAX_ATTEMPTS else "pending",
+                               "next_attempt_at": utcnow() + timedelta(seconds=min(3600, 15 * 2 ** attempts))}
+    if results:
         with uow() as u:
-            u.execute(D.update().where(D.c.id == did).values(**values))
+            for did, values in results.items():
+                u.execute(D.update().where(D.c.id == did).values(**values))
             u.commit()
-    return sent
+    return sum(1 for v in results.values() if v["status"] == "sent")
 
 
 def _msisdn(phone: str) -> str:
