@@ -13,9 +13,9 @@ from werkzeug.formparser import parse_form_data
 from werkzeug.wrappers import Response
 
 from gateway.api import PageOf
-from gateway.auth import require, require_staff
+from gateway.auth import require
 from gateway.context import Ctx, read_json
-from gateway.routes import _tenant_or_404, api
+from gateway.routes import api, staff_tenant, tenant_or_404
 from mppi.contracts import applications as c
 from mppi.contracts.applications import ChannelsConfig, SubscriptionCreate, TemplateOverride
 from mppi.contracts.errors import BadRequest, Forbidden, PayloadTooLarge, ValidationFailed, field_error, parse
@@ -87,7 +87,7 @@ def _is_multipart(ctx: Ctx) -> bool:
            summary="Apply: multipart (part data = JSON {service_id, form}, one file part per file field) or JSON")
 def submit_application(ctx: Ctx):
     slug = ctx.params["slug"]
-    tenant = _tenant_or_404(ctx, slug)
+    tenant = tenant_or_404(ctx, slug)
     actor = _actor(ctx)
     if "citizen" not in actor["roles"]:
         raise Forbidden("applications are made by citizens")
@@ -104,7 +104,7 @@ def submit_application(ctx: Ctx):
            summary="Act on the workflow: {action, note}; resubmit may be multipart with a changed form and files")
 def act(ctx: Ctx):
     slug = ctx.params["slug"]
-    tenant = _tenant_or_404(ctx, slug)
+    tenant = tenant_or_404(ctx, slug)
     actor = _actor(ctx)
     refs: list[dict] = []
     resubmission = None
@@ -126,7 +126,7 @@ def act(ctx: Ctx):
            tag="applications", errors=(404,), summary="An application, to its applicant and the region's staff")
 def get_application(ctx: Ctx):
     slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
+    tenant_or_404(ctx, slug)
     return ctx.rpc.call("applications", "get_application", slug, ctx.params["application_id"], _actor(ctx))
 
 
@@ -134,9 +134,7 @@ def get_application(ctx: Ctx):
            tag="applications", errors=(403, 404), summary="The staff inbox, earliest due first",
            query={"status": "one status", "service_id": "", "limit": "1-100", "cursor": ""})
 def inbox(ctx: Ctx):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug, STAFF_ROLES)
+    slug = staff_tenant(ctx, STAFF_ROLES)["slug"]
     status = ctx.request.args.get("status")
     if status is not None and status not in c.STATUSES:
         raise ValidationFailed("unknown status", [field_error(["query", "status"], "unknown status")])
@@ -203,7 +201,7 @@ def verify(ctx: Ctx):
            summary="A region's volumes, SLA on time and IKM per service (no personal data)")
 def stats(ctx: Ctx):
     slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
+    tenant_or_404(ctx, slug)
     return ctx.rpc.call("applications", "stats", slug)
 
 
@@ -229,36 +227,28 @@ def read_notification(ctx: Ctx):
            tag="subscriptions", errors=(403, 404),
            summary='{"kind": "amqp"} → broker credentials for the feed; {"kind": "webhook", "url"} → the secret, once')
 def create_subscription(ctx: Ctx, body: SubscriptionCreate):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "create_subscription", slug, body.model_dump(mode="json", exclude_none=True))
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/subscriptions", auth=True, tag="subscriptions", errors=(403, 404),
            summary="The region's subscriptions")
 def list_subscriptions(ctx: Ctx):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "list_subscriptions", slug)
 
 
 @api.route("DELETE", "/api/v1/tenants/<slug>/subscriptions/<subscription_id>", status=204, auth=True,
            tag="subscriptions", errors=(403, 404), summary="Revoke: the broker user is deleted, webhooks stop")
 def revoke_subscription(ctx: Ctx):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     ctx.rpc.call("notifications", "revoke_subscription", slug, ctx.params["subscription_id"][:64])
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/subscriptions/<subscription_id>/deliveries", auth=True,
            tag="subscriptions", errors=(403, 404), summary="A webhook's delivery log: every attempt, the next try")
 def subscription_deliveries(ctx: Ctx):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "subscription_deliveries", slug, ctx.params["subscription_id"][:64])
 
 
@@ -266,9 +256,7 @@ def subscription_deliveries(ctx: Ctx):
            auth=True, tag="notifications", errors=(403, 404),
            summary="The region's own wording of a message (Jinja2), checked when saved")
 def save_notification_template(ctx: Ctx, body: TemplateOverride):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "save_template", slug, ctx.params["type_"][:40], ctx.params["language"][:2],
                         body.title, body.body)
 
@@ -277,18 +265,14 @@ def save_notification_template(ctx: Ctx, body: TemplateOverride):
            tag="notifications", errors=(403, 404),
            summary="The region's channels: email on/off, SMS and WhatsApp HTTP providers (tokens are not shown again)")
 def save_channels(ctx: Ctx, body: ChannelsConfig):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "save_channels", slug, body.model_dump(mode="json"))
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/notification-channels", auth=True, tag="notifications", errors=(403, 404),
            summary="The region's channels, tokens masked")
 def get_channels(ctx: Ctx):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "get_channels", slug)
 
 

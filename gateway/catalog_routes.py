@@ -10,7 +10,7 @@ from gateway.api import PageOf
 from gateway.auth import require_staff
 from gateway.context import Ctx
 from gateway.i18n import localize
-from gateway.routes import _tenant_or_404, api
+from gateway.routes import api, staff_tenant, tenant_or_404
 from mppi.contracts import catalog as c
 from mppi.contracts.errors import NotFound, ValidationFailed, field_error
 from mppi.contracts.tenants import STAFF_ROLES
@@ -45,9 +45,7 @@ def get_template(ctx: Ctx):
            auth=True, tag="catalogue", errors=(403, 404, 409),
            summary="Adopt a template ({template_code}, optional code) or create a service from a definition")
 def create_service(ctx: Ctx, body: c.AdoptOrCreate):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("catalog", "create_service", slug, body.model_dump(mode="json", exclude_none=True))
 
 
@@ -55,18 +53,14 @@ def create_service(ctx: Ctx, body: c.AdoptOrCreate):
            auth=True, tag="catalogue", errors=(403, 404),
            summary="Edit a service: a JSON merge patch of its definition, applied to the draft")
 def update_service(ctx: Ctx, body: c.ServicePatch):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("catalog", "update_service", slug, ctx.params["service_id"], body.model_dump(mode="json"))
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/services/<service_id>/publish", response=c.ServicePublic, auth=True,
            tag="catalogue", errors=(403, 404), summary="Publish the draft: it becomes the version citizens see")
 def publish_service(ctx: Ctx):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     view = ctx.rpc.call("catalog", "publish_service", slug, ctx.params["service_id"])
     ctx.catalog.published(view)  # read-your-writes here; other gateways learn it from the event
     return view
@@ -75,9 +69,7 @@ def publish_service(ctx: Ctx):
 @api.route("POST", "/api/v1/tenants/<slug>/services/<service_id>/archive", response=c.ServicePublic, auth=True,
            tag="catalogue", errors=(403, 404), summary="Archive: the service leaves the public list")
 def archive_service(ctx: Ctx):
-    slug = ctx.params["slug"]
-    _tenant_or_404(ctx, slug)
-    require_staff(ctx.principal, slug)
+    slug = staff_tenant(ctx)["slug"]
     view = ctx.rpc.call("catalog", "archive_service", slug, ctx.params["service_id"])
     ctx.catalog.archived(slug, view["id"])
     return view
@@ -94,7 +86,7 @@ def list_services(ctx: Ctx):
     cached = ctx.catalog.rendered(slug, key)
     if cached is not None:
         return Response(cached, content_type=JSON)
-    tenant = _tenant_or_404(ctx, slug)
+    tenant = tenant_or_404(ctx, slug)
     args = ctx.request.args
     limit = ctx.limit()
     status = args.get("status")
@@ -140,7 +132,7 @@ def get_service(ctx: Ctx):
     sid = ctx.params["service_id"]
     version = ctx.request.args.get("version")
     if version:
-        _tenant_or_404(ctx, slug)
+        tenant_or_404(ctx, slug)
         require_staff(ctx.principal, slug, STAFF_ROLES)
         if version != "draft" and not version.isdigit():
             raise ValidationFailed("version is draft or a number", [field_error(["query", "version"], "invalid")])
@@ -149,7 +141,7 @@ def get_service(ctx: Ctx):
     cached = ctx.catalog.rendered(slug, key)
     if cached is not None:
         return Response(cached, content_type=JSON)
-    _tenant_or_404(ctx, slug)
+    tenant_or_404(ctx, slug)
     if ctx.catalog.ready.is_set() and not ctx.catalog.is_published(slug, sid):
         raise NotFound("service not found")
     view = ctx.catalog.detail(slug, sid)

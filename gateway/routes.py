@@ -36,7 +36,7 @@ def me(ctx: Ctx):
 
 # ---- tenants --------------------------------------------------------------------------------------------------
 
-def _tenant_or_404(ctx: Ctx, slug: str) -> dict:
+def tenant_or_404(ctx: Ctx, slug: str) -> dict:
     if ctx.tenants.ready.is_set():
         tenant = ctx.tenants.get(slug)
         if tenant is None:
@@ -44,6 +44,13 @@ def _tenant_or_404(ctx: Ctx, slug: str) -> dict:
         return tenant
     tenant = ctx.rpc.call("tenants", "get_tenant", slug)  # cache still warming up
     ctx.tenants.put(tenant)
+    return tenant
+
+
+def staff_tenant(ctx: Ctx, roles: tuple[str, ...] = ("tenant_admin",)) -> dict:
+    """The region of the path, for its staff with one of ``roles`` or a platform admin (404 / 403 otherwise)."""
+    tenant = tenant_or_404(ctx, ctx.params["slug"])
+    require_staff(ctx.principal, tenant["slug"], roles)
     return tenant
 
 
@@ -72,7 +79,7 @@ def get_tenant(ctx: Ctx):
     slug = ctx.params["slug"]
     body = ctx.tenants.rendered(slug, ctx.lang)
     if body is None:
-        tenant = _tenant_or_404(ctx, slug)
+        tenant = tenant_or_404(ctx, slug)
         body = json.dumps(localize(tenant, ctx.lang) if ctx.lang != "all" else tenant, ensure_ascii=False).encode()
         if ctx.tenants.ready.is_set():
             ctx.tenants.keep_rendered(slug, ctx.lang, body)

@@ -1,14 +1,12 @@
-"""Shapes used across contracts: bilingual text, list pages, request model base."""
+"""Shapes used across contracts: bilingual text, slugs and region codes, the request base, list cursors."""
 from __future__ import annotations
 
 import base64
 import json
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
-T = TypeVar("T")
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 # Text in two languages is {"id": ..., "en": ...}; a plain string means Indonesian.
 LocalizedText = Annotated[str, StringConstraints(min_length=1, max_length=500)] | dict[str, str]
@@ -23,11 +21,6 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
-
-
 def localize(text: Any, lang: str) -> Any:
     """Read bilingual text in ``lang`` (falling back to Indonesian); plain strings are returned as they are."""
     if isinstance(text, dict) and ("id" in text or "en" in text):
@@ -35,7 +28,7 @@ def localize(text: Any, lang: str) -> Any:
     return text
 
 
-Limit = Annotated[int, Field(ge=1, le=100)]
+
 
 
 def encode_cursor(at: datetime, id_: str) -> str:

@@ -16,7 +16,6 @@ class ServiceMetrics:
     outbox_backlog: Gauge
     events_retried: Counter
     events_dead_lettered: Counter
-    events_duplicate: Counter
 
 
 @cache
@@ -32,8 +31,5 @@ def for_service(service: str) -> ServiceMetrics:
         events_retried=Counter(f"{service}_events_retried_total", "Event deliveries sent to retry", ["handler"]),
         events_dead_lettered=Counter(
             f"{service}_events_dead_lettered_total", "Events sent to the dead-letter queue", ["handler"]
-        ),
-        events_duplicate=Counter(
-            f"{service}_events_duplicate_total", "Redelivered events recognised and skipped", ["handler"]
         ),
     )

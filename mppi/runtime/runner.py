@@ -12,7 +12,6 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import errno  # noqa: E402
-import importlib  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -23,13 +22,9 @@ from nameko.runners import ServiceRunner  # noqa: E402
 
 from mppi.runtime import logging as mppi_logging  # noqa: E402
 from mppi.runtime import settings as mppi_settings  # noqa: E402
+from mppi.runtime import topology  # noqa: E402
 
 log = logging.getLogger("mppi.runner")
-
-
-def load_class(path: str):
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def broker_reachable(amqp_uri: str) -> bool:
@@ -47,7 +42,7 @@ def broker_hint(amqp_uri: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    cls = load_class(argv[1])
+    cls = topology.load(argv[1])
     cfg = mppi_settings.get()
     mppi_logging.configure(cls.name, cfg.log_level)
     if not broker_reachable(cfg.amqp_uri):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from mppi.contracts import applications as c
-from mppi.contracts.common import decode_cursor, encode_cursor
+from mppi.contracts.common import decode_cursor, encode_cursor, localize
 from mppi.contracts.errors import (
     ActionNotAllowed,
     FileTooLarge,
@@ -380,7 +380,7 @@ def _issue(app: Application, tenant: dict[str, Any], issuer: Issuer, now: dateti
 
 
 def _text(value: Any) -> str:
-    return value.get("id") or value.get("en", "") if isinstance(value, dict) else str(value or "")
+    return str(localize(value, "id") or "")
 
 
 def _details(app: Application):

@@ -46,12 +46,6 @@ def record_tenant(event: TenantCreated | TenantUpdated, *, handler: str, uow: Uo
     return True
 
 
-def list_tenant_directory(*, uow: UowFactory) -> list[dict]:
-    with uow() as u:
-        rows = u.execute(sa.select(T).order_by(T.c.tenant))
-        return [{"tenant": r.tenant, "name": r.name, "timezone": r.timezone} for r in rows]
-
-
 def record_contact(event: AccountCreated, *, handler: str, uow: UowFactory) -> bool:
     with uow() as u:
         if not u.claim_event(handler, event.event_id):

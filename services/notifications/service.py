@@ -64,10 +64,6 @@ class NotificationsService:
     def get_channels(self, tenant: str) -> dict:
         return channels.get(tenant, uow=self.uow)
 
-    @rpc
-    def list_tenant_directory(self) -> list[dict]:
-        return handlers.list_tenant_directory(uow=self.uow)
-
     # -- directories -------------------------------------------------------------------------------------------------
     @event_handler("tenants", TenantCreated.type)
     def on_tenant_created(self, payload: dict) -> None:

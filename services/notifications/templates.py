@@ -7,6 +7,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from mppi.contracts.common import localize
 from mppi.contracts.errors import ValidationFailed, field_error
 
 ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True)
@@ -74,7 +75,7 @@ def render(type_: str, lang: str, params: dict[str, Any],
     lang = lang if (type_, lang) in DEFAULTS else "id"
     title, body = (overrides or {}).get((type_, lang)) or DEFAULTS[(type_, lang)]
     values = {**params, "status_label": STATUS_LABELS[lang].get(params.get("status", ""), params.get("status", ""))}
-    values["service_name"] = _text(params.get("service_name"), lang)
+    values["service_name"] = str(localize(params.get("service_name"), lang) or "")
     try:
         return ENV.from_string(title).render(values), ENV.from_string(body).render(values)
     except TemplateError:
@@ -96,9 +97,3 @@ def check_override(type_: str, lang: str, title: str, body: str) -> None:
             problems.append(field_error(["body", name], f"template error: {exc}"))
     if problems:
         raise ValidationFailed("the template cannot be used", problems)
-
-
-def _text(value: Any, lang: str) -> str:
-    if isinstance(value, dict):
-        return value.get(lang) or value.get("id") or value.get("en") or ""
-    return str(value or "")

@@ -1,13 +1,12 @@
 """Applications end to end: a citizen applies with documents, three staff roles work it through the workflow, the
 citizen downloads the issued PDF whose QR code verifies, and answers the survey."""
 import io
-import itertools
-import random
 import re
 import time
 import uuid
 
 import pytest
+from journeys import apply, make_region, new_citizen
 from support import MINIMAL_PDF, Client, fill_form, multipart, wait_for
 
 SERVICE = "akta-kelahiran"
@@ -16,41 +15,11 @@ SERVICE = "akta-kelahiran"
 @pytest.fixture(scope="module")
 def region(admin):
     """A region with the akta kelahiran service published and its four staff roles."""
-    slug = f"a-{uuid.uuid4().hex[:6]}"
-    assert admin.post("/api/v1/tenants", json={"slug": slug, "region_code": "15.01"}).status_code == 201
-    staff = {}
-    for role in ("tenant_admin", "verifier", "approver", "operator"):
-        email = f"{role}-{slug}@example.id"
-        r = admin.post(f"/api/v1/tenants/{slug}/staff", json={"email": email, "full_name": role.title(),
-                                                              "password": "password-123", "roles": [role]})
-        assert r.status_code == 201, r.text
-        staff[role] = Client(admin.base_url).login(email, "password-123")
-    r = staff["tenant_admin"].post(f"/api/v1/tenants/{slug}/services", json={"template_code": SERVICE})
-    sid = r.json()["id"]
-    staff["tenant_admin"].post(f"/api/v1/tenants/{slug}/services/{sid}/publish")
-    definition = staff["tenant_admin"].get(f"/api/v1/tenants/{slug}/services/{sid}?lang=all").json()
-    return {"slug": slug, "service_id": sid, "definition": definition, **staff}
-
-
-SERIALS = itertools.count(random.randint(1000, 8000))
+    return make_region(admin, "15.01", template=SERVICE)
 
 
 def citizen(anon: Client) -> Client:
-    email = f"w-{uuid.uuid4().hex[:8]}@example.id"
-    nik = f"730701450190{next(SERIALS):04d}"  # Sinjai, a woman born 5 January 1990, a fresh serial
-    r = anon.post("/api/v1/auth/register", json={"nik": nik, "full_name": "Andi Makkasau", "email": email,
-                                                 "phone": "081234567890", "password": "rahasia-123"})
-    assert r.status_code == 201, r.text
-    return anon.login(email, "rahasia-123")
-
-
-def apply(client: Client, region: dict, **overrides) -> dict:
-    form, files = fill_form(region["definition"]["form"]["fields"])
-    form.update(overrides.pop("form", {}))
-    files.update(overrides.pop("files", {}))
-    r = client.post(f"/api/v1/tenants/{region['slug']}/applications",
-                    **multipart({"service_id": region["service_id"], "form": form}, files))
-    return r
+    return new_citizen(anon)[0]
 
 
 def test_an_application_goes_through_the_default_workflow_and_its_document_verifies(anon, region):
