@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import html
 import json
 import logging
 import time
@@ -22,7 +21,7 @@ from gateway.errors import problem, to_response
 from gateway.i18n import localize
 from gateway.ratelimit import RateLimiter
 from gateway.routes import api
-from gateway.web import pages
+from gateway.web import site
 from mppi.contracts.errors import MppiError, parse
 from mppi.runtime import blobstore
 from mppi.runtime import settings as mppi_settings
@@ -48,11 +47,9 @@ class Gateway:
         self.catalog = catalog_cache
         self.blobs = blobstore.from_settings(self.cfg.var_dir)
         self.url_map = Map([Rule(r.path, methods=[r.method], endpoint=r) for r in api.routes]
+                           + [Rule(p.path, methods=list(p.methods), endpoint=p) for p in site.pages.routes]
                            + [Rule("/healthz", endpoint="healthz"), Rule("/readyz", endpoint="readyz"),
-                              Rule("/metrics", endpoint="metrics"), Rule("/verify/<code>", endpoint="verify_page"),
-                              Rule("/", endpoint="page_regions"), Rule("/r/<slug>", endpoint="page_region"),
-                              Rule("/r/<slug>/layanan/<service_id>", endpoint="page_service"),
-                              Rule("/static/<name>", endpoint="static"),
+                              Rule("/metrics", endpoint="metrics"),
                               Rule("/api/v1/openapi.json", endpoint="openapi")], strict_slashes=False)
         self._openapi = json.dumps(api.openapi(title="MPPI public API", version="1.0.0")).encode()
 
@@ -66,7 +63,7 @@ class Gateway:
         try:
             adapter = self.url_map.bind_to_environ(environ)
             endpoint, params = adapter.match()
-            label = endpoint.endpoint if isinstance(endpoint, Route) else endpoint
+            label = endpoint if isinstance(endpoint, str) else endpoint.endpoint
             response = self.dispatch(request, endpoint, params)
         except (MppiError, HTTPException) as exc:
             response = to_response(exc)
@@ -86,10 +83,8 @@ class Gateway:
             return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
         if endpoint == "openapi":
             return Response(self._openapi, content_type=JSON)
-        if endpoint == "verify_page":
-            return self.verify_page(params["code"][:80])
-        if isinstance(endpoint, str):
-            return self.page(endpoint, request, params)
+        if isinstance(endpoint, site.Page):
+            return site.serve(self, endpoint, request, params, _language(request))
         route: Route = endpoint
         principal = authenticate(request.headers.get("Authorization"), self.secret, self.tenants.deactivated)
         key = principal.account_id if principal and route.rate == "api" else (request.remote_addr or "-")
@@ -107,28 +102,6 @@ class Gateway:
         if ctx.lang != "all":
             result = localize(result, ctx.lang)
         return Response(json.dumps(result, ensure_ascii=False), status=route.status, content_type=JSON)
-
-    def page(self, endpoint: str, request: Request, params: dict) -> Response:
-        lang = _language(request)
-        lang = lang if lang in ("id", "en") else "id"
-        if endpoint == "static":
-            return pages.static(params["name"])
-        if endpoint == "page_regions":
-            return pages.regions(request, lang, self.tenants)
-        if endpoint == "page_region":
-            return pages.region(request, lang, params["slug"], self.tenants, self.catalog)
-        return pages.service(lang, params["slug"], params["service_id"], self.tenants, self.catalog,
-                             lambda t, sid: self.rpc.call("catalog", "get_service", t, sid, "published"))
-
-    def verify_page(self, code: str) -> Response:
-        """What a phone shows after scanning an issued document's QR code."""
-        try:
-            found = self.rpc.call("applications", "verify", code)
-        except MppiError as exc:
-            if exc.status != 404:
-                raise
-            found = None
-        return Response(verify_html(found), status=200 if found else 404, content_type="text/html; charset=utf-8")
 
     # -- readiness -------------------------------------------------------------------------------------------------
     def readyz(self) -> Response:
@@ -199,18 +172,3 @@ def _language(request: Request) -> str:
     if "HTTP_ACCEPT_LANGUAGE" not in request.environ:
         return "id"
     return request.accept_languages.best_match(["id", "en"]) or "id"
-
-
-def verify_html(found: dict | None) -> str:
-    if found:
-        name = html.escape(str(localize(found["service_name"], "id")))
-        body = (f"<h1>Dokumen asli</h1><p>Genuine document</p><dl><dt>Nomor permohonan</dt>"
-                f"<dd>{html.escape(found['tracking_number'])}</dd><dt>Daerah</dt><dd>{html.escape(found['tenant'])}</dd>"
-                f"<dt>Layanan</dt><dd>{name}</dd><dt>Diterbitkan</dt><dd>{html.escape(found['issued_at'])}</dd></dl>")
-        color = "#0a7a33"
-    else:
-        body = "<h1>Dokumen tidak dikenal</h1><p>This code is not a document issued by MPPI.</p>"
-        color = "#b00020"
-    return ("<!doctype html><html lang=id><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-            f"<title>Verifikasi dokumen</title><body style='font-family:sans-serif;max-width:32rem;margin:2rem auto;"
-            f"padding:0 1rem;border-top:8px solid {color}'>{body}</body></html>")

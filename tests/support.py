@@ -52,3 +52,29 @@ def wait_for(predicate, *, timeout: float = 15, interval: float = 0.1, message: 
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
+
+
+class Browser:
+    """A browser without JavaScript for the web pages: keeps cookies, sends each form's CSRF token."""
+
+    def __init__(self, base_url: str, signed_in_as: Client | None = None):
+        self.base_url = base_url
+        self.http = requests.Session()
+        if signed_in_as is not None:  # the session cookie holds the same bearer token the API takes
+            self.http.cookies.set("mppi_session", signed_in_as.token)
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.http.get(self.base_url + path, timeout=30, **kw)
+
+    def csrf(self) -> str:
+        token = self.http.cookies.get("mppi_csrf")
+        if token is None:
+            self.get("/static/site.css")
+            token = self.http.cookies.get("mppi_csrf")
+        return token
+
+    def post(self, path: str, data: dict | list | None = None, files=None, **kw) -> requests.Response:
+        """Submit a form as a browser would; redirects are followed (``allow_redirects=False`` to see them)."""
+        fields = list(data.items()) if isinstance(data, dict) else list(data or [])
+        fields.append(("csrf", self.csrf()))
+        return self.http.post(self.base_url + path, data=fields, files=files, timeout=30, **kw)
