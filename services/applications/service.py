@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from mppi.contracts import applications as c
@@ -14,6 +13,7 @@ from mppi.runtime import settings
 from mppi.runtime.events import event_handler
 from mppi.runtime.procpool import ProcessPoolProvider
 from mppi.runtime.providers import Blobs, Database, Observability
+from mppi.runtime.rpc import rpc
 from services.applications import handlers, orm
 from services.applications.handlers import Actor
 

@@ -1,11 +1,10 @@
 """The catalog nameko service: thin RPC entrypoints over the use cases in ``handlers``."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
-
 from mppi.contracts import catalog as c
 from mppi.contracts.errors import MppiError, parse
 from mppi.runtime.providers import Database, Observability
+from mppi.runtime.rpc import rpc
 from services.catalog import handlers, orm
 
 

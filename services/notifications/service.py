@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from mppi.contracts.applications import ChannelsConfig
@@ -21,6 +20,7 @@ from mppi.contracts.events import (
 )
 from mppi.runtime.events import event_handler
 from mppi.runtime.providers import Database, Observability
+from mppi.runtime.rpc import rpc
 from services.notifications import channels, handlers, orm, subscriptions
 from services.notifications.dependencies import Broker, Mail, PublicFeed
 from services.notifications.feed import cloud_event

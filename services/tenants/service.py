@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
 from mppi.contracts import tenants as c
 from mppi.contracts.errors import MppiError, parse
 from mppi.runtime import settings
 from mppi.runtime.database import make_engine, uow_factory
 from mppi.runtime.providers import Database, Observability, database_url
+from mppi.runtime.rpc import rpc
 from services.tenants import handlers, orm
 from services.tenants.dependencies import Argon2Hasher, Passwords, Tokens
 
