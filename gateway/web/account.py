@@ -1,2 +1,364 @@
 """A citizen's own pages: register, sign in and out, my applications with their timeline and SLA, the issued
 document, the SKM survey, the notification inbox, and tracking an application by its number without signing in."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from werkzeug.wrappers import Response
+
+from gateway.application_routes import (
+    document,
+    get_application,
+    my_applications,
+    my_notifications,
+    output,
+    read_notification,
+    survey,
+    track,
+)
+from gateway.routes import register, token
+from gateway.web.core import WebCtx, field_errors, pages, safe_next
+from mppi.contracts.errors import (
+    AccountExists,
+    ActionNotAllowed,
+    InvalidCredentials,
+    MppiError,
+    NotFound,
+    SurveyExists,
+    ValidationFailed,
+)
+from mppi.runtime import tokens
+
+STATUS = {"submitted": ("Diajukan", "Submitted"), "in_review": ("Sedang diperiksa", "In review"),
+          "revision_requested": ("Perlu perbaikan", "Revision requested"), "approved": ("Disetujui", "Approved"),
+          "rejected": ("Ditolak", "Rejected"), "completed": ("Selesai", "Completed")}
+ROLE = {"citizen": ("Pemohon", "Applicant"), "verifier": ("Verifikator", "Verifier"),
+        "approver": ("Pejabat penyetuju", "Approver"), "operator": ("Operator", "Operator"),
+        "tenant_admin": ("Admin daerah", "Region admin"), "platform_admin": ("Admin platform", "Platform admin"),
+        "system": ("Sistem", "System")}
+ACTION = {"submit": ("Permohonan diajukan", "Application submitted"), "verify": ("Berkas diverifikasi", "Verified"),
+          "approve": ("Disetujui", "Approved"), "complete": ("Selesai, dokumen terbit", "Completed, document issued"),
+          "reject": ("Ditolak", "Rejected"), "request_revision": ("Diminta perbaikan", "Revision requested"),
+          "resubmit": ("Dikirim ulang", "Resubmitted")}
+
+# SKM elements (PermenPANRB 14/2017) with the question the citizen answers, and the four answers
+SURVEY = [
+    ("u1", ("Persyaratan", "Requirements"),
+     ("Bagaimana pendapat Anda tentang kesesuaian persyaratan pelayanan dengan jenis pelayanannya?",
+      "How well did the requirements fit the service?")),
+    ("u2", ("Sistem, mekanisme dan prosedur", "System, mechanism and procedure"),
+     ("Bagaimana pendapat Anda tentang kemudahan prosedur pelayanan?", "How easy was the procedure?")),
+    ("u3", ("Waktu pelayanan", "Time to finish"),
+     ("Bagaimana pendapat Anda tentang kecepatan waktu pelayanan?", "How quickly was the service delivered?")),
+    ("u4", ("Biaya/tarif", "Fee"),
+     ("Bagaimana pendapat Anda tentang kewajaran biaya/tarif pelayanan?", "How fair was the fee?")),
+    ("u5", ("Produk spesifikasi jenis pelayanan", "What you received"),
+     ("Apakah hasil yang Anda terima sesuai dengan yang tercantum dalam standar pelayanan?",
+      "Did what you received match the published service standard?")),
+    ("u6", ("Kompetensi pelaksana", "Staff competence"),
+     ("Bagaimana pendapat Anda tentang kemampuan petugas dalam memberikan pelayanan?",
+      "How capable were the staff who served you?")),
+    ("u7", ("Perilaku pelaksana", "Staff conduct"),
+     ("Bagaimana pendapat Anda tentang kesopanan dan keramahan petugas?", "How polite and friendly were the staff?")),
+    ("u8", ("Sarana dan prasarana", "Facilities"),
+     ("Bagaimana pendapat Anda tentang kualitas sarana dan prasarana pelayanan (termasuk situs ini)?",
+      "How good were the facilities (this website included)?")),
+    ("u9", ("Penanganan pengaduan, saran dan masukan", "Complaints and suggestions"),
+     ("Bagaimana pendapat Anda tentang penanganan pengaduan, saran dan masukan?",
+      "How well are complaints and suggestions handled?")),
+]
+ANSWERS = [(1, ("Tidak baik", "Poor")), (2, ("Kurang baik", "Fair")), (3, ("Baik", "Good")),
+           (4, ("Sangat baik", "Very good"))]
+
+
+def _pick(w: WebCtx, pair: tuple[str, str]) -> str:
+    return pair[w.lang == "en"]
+
+
+def _labels(w: WebCtx) -> dict[str, Any]:
+    return {"status_label": {k: _pick(w, v) for k, v in STATUS.items()},
+            "role_label": {k: _pick(w, v) for k, v in ROLE.items()},
+            "action_label": {k: _pick(w, v) for k, v in ACTION.items()}}
+
+
+# -- sign in, register, sign out -------------------------------------------------------------------------------------
+
+def _landing(w: WebCtx, access_token: str) -> str:
+    """Where a person goes after signing in when no ``next`` was asked: their own start page by role."""
+    principal = tokens.verify(w.gateway.secret, access_token)
+    if principal is None:
+        return "/"
+    if principal.is_platform_admin:
+        return "/platform"
+    if principal.tenant and any(r != "citizen" for r in principal.roles):
+        return f"/r/{principal.tenant}/staf"
+    return "/permohonan"
+
+
+@pages.page("/masuk", methods=("GET", "POST"))
+def sign_in(w: WebCtx) -> Response:
+    source = w.form if w.request.method == "POST" else w.request.args
+    nxt = safe_next(source.get("next"), "")
+    values = {"email": w.form.get("email", "").strip()}
+    errors: dict[str, str] = {}
+    if w.request.method == "POST":
+        if not values["email"]:
+            errors["email"] = w.t("Masukkan alamat email Anda", "Enter your email address")
+        if not w.form.get("password"):
+            errors["password"] = w.t("Masukkan kata sandi Anda", "Enter your password")
+        if not errors:
+            try:
+                answer = w.api(token, {"username": values["email"], "password": w.form["password"]})
+            except (InvalidCredentials, ValidationFailed):
+                errors["email"] = w.t("Email atau kata sandi salah", "The email or password is wrong")
+            else:
+                w.sign_in(answer["access_token"], answer["expires_in"])
+                return w.redirect(nxt or _landing(w, answer["access_token"]))
+    return w.render("account/sign_in.html", status=422 if errors else 200, values=values, errors=errors, next=nxt)
+
+
+_NIK_ID = [(r"must contain digits only", "NIK hanya boleh berisi angka"),
+           (r"must be 16 digits, got (\d+)", r"NIK harus 16 angka (yang diisi \1 angka)"),
+           (r"unknown district code (\S+)", r"Kode kecamatan \1 tidak dikenal"),
+           (r"birth day (\d+) is out of range.*",
+            r"Tanggal lahir \1 tidak mungkin (01–31, atau 41–71 untuk perempuan)"),
+           (r"birth month (\d+) does not exist", r"Bulan lahir \1 tidak ada"),
+           (r"birth date (\S+) does not exist", r"Tanggal lahir \1 tidak ada"),
+           (r"serial must not be 0000", "Nomor urut NIK tidak boleh 0000")]
+
+
+def _register_errors(w: WebCtx, exc: MppiError) -> dict[str, str]:
+    """The register route's errors in words a person reads, beside the field they belong to."""
+    friendly = {
+        "full_name": w.t("Masukkan nama lengkap Anda", "Enter your full name"),
+        "email": w.t("Masukkan alamat email yang benar, mis. nama@contoh.id",
+                     "Enter a valid email address, like name@example.com"),
+        "phone": w.t("Masukkan nomor telepon 8–15 angka, mis. 081234567890",
+                     "Enter a phone number of 8 to 15 digits, like 081234567890"),
+        "password": w.t("Kata sandi paling sedikit 8 karakter", "The password must be at least 8 characters"),
+        "language": w.t("Pilih bahasa pesan", "Choose the language of messages"),
+    }
+    errors = {k: friendly.get(k, v) for k, v in field_errors(exc).items()}
+    nik = [e.get("msg", "") for e in exc.errors or [] if "nik" in e.get("loc", [])]
+    if nik:
+        if w.lang == "id":
+            translated = []
+            for msg in nik:
+                for pattern, repl in _NIK_ID:
+                    if re.fullmatch(pattern, msg):
+                        msg = re.sub(pattern, repl, msg)
+                        break
+                translated.append(msg)
+            nik = translated
+        errors["nik"] = w.t("NIK tidak sah: ", "The NIK is not valid: ") + "; ".join(nik)
+    return errors
+
+
+@pages.page("/daftar", methods=("GET", "POST"))
+def sign_up(w: WebCtx) -> Response:
+    source = w.form if w.request.method == "POST" else w.request.args
+    nxt = safe_next(source.get("next"), "")
+    keys = ("nik", "full_name", "email", "phone")
+    values = {k: w.form.get(k, "").strip() for k in keys}
+    values["nik"] = re.sub(r"[\s.-]", "", values["nik"])
+    values["phone"] = re.sub(r"[\s.-]", "", values["phone"])
+    values["language"] = w.form.get("language") or w.lang
+    errors: dict[str, str] = {}
+    if w.request.method == "POST":
+        required = {"nik": w.t("Masukkan NIK Anda", "Enter your NIK"),
+                    "full_name": w.t("Masukkan nama lengkap Anda", "Enter your full name"),
+                    "email": w.t("Masukkan alamat email Anda", "Enter your email address"),
+                    "phone": w.t("Masukkan nomor telepon Anda", "Enter your phone number")}
+        errors = {k: msg for k, msg in required.items() if not values[k]}
+        if not w.form.get("password"):
+            errors["password"] = w.t("Buat kata sandi", "Create a password")
+        if not errors:
+            body = {**values, "password": w.form["password"]}
+            try:
+                w.api(register, body)
+            except ValidationFailed as exc:
+                errors = _register_errors(w, exc)
+            except AccountExists:
+                errors["email"] = w.t("Email atau NIK ini sudah terdaftar. Masuk dengan akun Anda.",
+                                      "This email or NIK is already registered. Sign in with your account.")
+            else:
+                answer = w.api(token, {"username": values["email"], "password": w.form["password"]})
+                w.sign_in(answer["access_token"], answer["expires_in"])
+                return w.redirect(nxt or "/permohonan")
+    order = [k for k in ("nik", "full_name", "email", "phone", "password", "language", "_") if k in errors]
+    return w.render("account/register.html", status=422 if errors else 200, values=values, errors=errors,
+                    order=order, next=nxt)
+
+
+@pages.page("/keluar", methods=("POST",))
+def sign_out(w: WebCtx) -> Response:
+    w.sign_out()
+    return w.redirect("/")
+
+
+# -- my applications -------------------------------------------------------------------------------------------------
+
+def _sla(app: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """Whether the application is (or was) on time: ``state`` is ok, late, paused or ended."""
+    now = now or datetime.now(UTC)
+    due = datetime.fromisoformat(app["sla_due_at"])
+    if app["status"] == "completed":
+        done = next((h["at"] for h in reversed(app.get("history", [])) if h["to_status"] == "completed"), None)
+        finished = datetime.fromisoformat(done) if done else now
+        return {"state": "ok" if finished <= due else "late", "due": app["sla_due_at"]}
+    if app["status"] == "rejected":
+        return {"state": "ended", "due": app["sla_due_at"]}
+    if app["status"] == "revision_requested":
+        return {"state": "paused", "due": app["sla_due_at"]}
+    return {"state": "ok" if now <= due else "late", "due": app["sla_due_at"]}
+
+
+@pages.page("/permohonan")
+def my_list(w: WebCtx) -> Response:
+    w.require_login()
+    cursor = w.request.args.get("cursor")
+    answer = w.api(my_applications, args={"limit": 50, "cursor": cursor})
+    items = sorted(answer["items"], key=lambda a: a["submitted_at"], reverse=True)
+    names = {}
+    for a in items:
+        tenant = w.gateway.tenants.get(a["tenant"])
+        names[a["tenant"]] = w.localize(tenant["name"]) if tenant else a["tenant"]
+        a["sla"] = _sla(a)
+    return w.render("account/applications.html", items=items, next_cursor=answer.get("next_cursor"),
+                    region_names=names, **_labels(w))
+
+
+def _application(w: WebCtx) -> dict[str, Any]:
+    w.require_login()
+    w.region()
+    return w.api(get_application)
+
+
+@pages.page("/r/<slug>/permohonan/<application_id>")
+def my_application(w: WebCtx) -> Response:
+    app = _application(w)
+    app["sla"] = _sla(app)
+    revision_note = None
+    if app["status"] == "revision_requested":
+        revision_note = next((h.get("note") for h in reversed(app["history"]) if h["action"] == "request_revision"),
+                             None)
+    own = w.principal is not None and "citizen" in w.principal.roles
+    return w.render("account/application.html", app=app, revision_note=revision_note, own=own,
+                    thanks=w.request.args.get("survei") == "terima-kasih", **_labels(w))
+
+
+@pages.page("/r/<slug>/permohonan/<application_id>/dokumen")
+def issued_document(w: WebCtx) -> Response:
+    w.require_login()
+    w.region()
+    return w.api(output)
+
+
+@pages.page("/r/<slug>/permohonan/<application_id>/berkas/<key>")
+def sent_document(w: WebCtx) -> Response:
+    w.require_login()
+    w.region()
+    return w.api(document)
+
+
+# -- the SKM survey --------------------------------------------------------------------------------------------------
+
+@pages.page("/r/<slug>/permohonan/<application_id>/survei", methods=("GET", "POST"))
+def skm_survey(w: WebCtx) -> Response:
+    app = _application(w)
+    back = f"/r/{w.params['slug']}/permohonan/{app['id']}"
+    questions = [{"key": k, "element": _pick(w, element), "question": _pick(w, question)}
+                 for k, element, question in SURVEY]
+    answers = [{"value": v, "label": _pick(w, label)} for v, label in ANSWERS]
+    values = {k: w.form.get(k, "") for k, _, _ in SURVEY}
+    values["comment"] = w.form.get("comment", "")
+    errors: dict[str, str] = {}
+    done = None
+    if app["status"] != "completed":
+        done = "closed"
+    elif w.request.method == "POST":
+        for q in questions:
+            if values[q["key"]] not in ("1", "2", "3", "4"):
+                errors[q["key"]] = w.t(f"Pilih jawaban untuk {q['element']}", f"Choose an answer for {q['element']}")
+        if len(values["comment"]) > 2000:
+            errors["comment"] = w.t("Komentar paling banyak 2000 karakter",
+                                    "The comment may be at most 2000 characters")
+        if not errors:
+            body = {"answers": {q["key"]: int(values[q["key"]]) for q in questions}}
+            if values["comment"].strip():
+                body["comment"] = values["comment"].strip()
+            try:
+                w.api(survey, body)
+            except SurveyExists:
+                done = "answered"
+            except ActionNotAllowed:
+                done = "closed"
+            except ValidationFailed as exc:
+                errors = field_errors(exc)
+            else:
+                return w.redirect(back + "?survei=terima-kasih")
+    return w.render("account/survey.html", status=422 if errors else 200, app=app, questions=questions,
+                    answers=answers, values=values, errors=errors, done=done, back=back)
+
+
+# -- notifications ---------------------------------------------------------------------------------------------------
+
+@pages.page("/notifikasi")
+def inbox(w: WebCtx) -> Response:
+    w.require_login()
+    answer = w.api(my_notifications, args={"limit": 50, "cursor": w.request.args.get("cursor")})
+    return w.render("account/notifications.html", items=answer["items"], next_cursor=answer.get("next_cursor"))
+
+
+@pages.page("/notifikasi/<notification_id>/baca", methods=("POST",))
+def mark_read(w: WebCtx) -> Response:
+    w.require_login()
+    w.api(read_notification)
+    return w.redirect("/notifikasi")
+
+
+@pages.page("/notifikasi/baca-semua", methods=("POST",))
+def mark_all_read(w: WebCtx) -> Response:
+    w.require_login()
+    # the API marks one at a time; the newest hundred are what the inbox shows
+    for item in w.api(my_notifications, args={"limit": 100})["items"]:
+        if not item.get("read_at"):
+            w.api(read_notification, params={"notification_id": item["id"]})
+    return w.redirect("/notifikasi")
+
+
+# -- public tracking -------------------------------------------------------------------------------------------------
+
+def _clean_number(raw: str) -> str:
+    return re.sub(r"\s", "", raw or "").upper()[:30]
+
+
+@pages.page("/lacak")
+def track_form(w: WebCtx) -> Response:
+    if "nomor" in w.request.args:
+        number = _clean_number(w.request.args["nomor"])
+        if number:
+            return w.redirect("/lacak/" + quote(number, safe=""))
+        return w.render("account/track.html", status=422, number="", found=None,
+                        error=w.t("Masukkan nomor permohonan", "Enter the application number"))
+    return w.render("account/track.html", number="", found=None, error=None)
+
+
+@pages.page("/lacak/<tracking_number>")
+def track_page(w: WebCtx) -> Response:
+    number = _clean_number(w.params["tracking_number"])
+    try:
+        found = w.api(track, params={"tracking_number": number})
+    except (NotFound, ValidationFailed):
+        return w.render("account/track.html", status=404, number=number, found=None,
+                        error=w.t("Tidak ada permohonan dengan nomor ini. Periksa lagi nomornya.",
+                                  "There is no application with this number. Check the number and try again."))
+    tenant = w.gateway.tenants.get(found["tenant"])
+    if tenant is not None:
+        w.region(found["tenant"])
+    found["sla"] = _sla({**found, "history": [{"at": found["updated_at"], "to_status": found["status"]}]})
+    return w.render("account/track.html", number=number, found=found, error=None,
+                    region_name=w.tenant["name"] if w.tenant else found["tenant"], **_labels(w))
