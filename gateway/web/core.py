@@ -10,6 +10,8 @@ errors beside the fields (``field_errors``), anything else becomes an error page
 from __future__ import annotations
 
 import hmac
+import io
+import json
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -133,12 +135,17 @@ class WebCtx:
     # the API, in-process
     def api(self, handler: Callable, data: Any = None, *, params: dict[str, str] | None = None,
             args: dict[str, Any] | None = None, lang: str | None = None) -> Any:
-        """Run an /api/v1 route handler as the signed-in user; ``data`` is validated by the route's body model."""
+        """Run an /api/v1 route handler as the signed-in user: ``data`` is its body (validated by the route's model,
+        or read by the route itself as JSON), ``args`` its query."""
         route = ROUTES_BY_HANDLER[handler]
-        request = self.request
+        environ = self.request.environ
         if args is not None:
-            query = urlencode({k: v for k, v in args.items() if v is not None})
-            request = Request(dict(self.request.environ, QUERY_STRING=query))
+            environ = dict(environ, QUERY_STRING=urlencode({k: v for k, v in args.items() if v is not None}))
+        if data is not None and route.body is None:  # a route that reads its JSON body itself (act)
+            raw = json.dumps(data).encode()
+            environ = dict(environ, REQUEST_METHOD="POST", CONTENT_TYPE="application/json",
+                           CONTENT_LENGTH=str(len(raw)), **{"wsgi.input": io.BytesIO(raw)})
+        request = self.request if environ is self.request.environ else Request(environ)
         ctx = Ctx(request=request, params={**self.params, **(params or {})}, principal=self.principal,
                   rpc=self.gateway.rpc, tenants=self.gateway.tenants, catalog=self.gateway.catalog,
                   blobs=self.gateway.blobs, lang=lang or self.lang)

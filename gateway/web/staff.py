@@ -2,13 +2,10 @@
 workflow's ``allowed_actions`` with a note."""
 from __future__ import annotations
 
-import dataclasses
-import io
-import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from gateway.application_routes import act, document, get_application, inbox, output
 from gateway.auth import require_staff
@@ -83,7 +80,7 @@ def staff_inbox(w: WebCtx) -> Response:
              for i in found["items"]]
     return w.render("staff/inbox.html", items=items, next_cursor=found.get("next_cursor"), chosen=status,
                     cursor=cursor, statuses=[(s, _label(w, STATUS_LABELS, s)) for s in STATUSES],
-                    with_applicant=any(i.get("applicant_name") for i in items), slug=slug)
+                    slug=slug)
 
 
 # -- one application ----------------------------------------------------------------------------------------------
@@ -170,7 +167,7 @@ def staff_act(w: WebCtx) -> Response:
         errors["note"] = "required"  # the applicant must know what to revise (the service itself checks a rejection)
     else:
         try:
-            _api_json(w, act, {"action": action, "note": note or None})
+            w.api(act, {"action": action, "note": note or None})
             return w.redirect(f"{back}?done={action}")
         except ValidationFailed as exc:
             errors = field_errors(exc)
@@ -184,15 +181,6 @@ def staff_act(w: WebCtx) -> Response:
                           "your action at this step. The page below shows where it stands now.")
             return _application_page(w, slug, status=exc.status, refused=refused)
     return _application_page(w, slug, status=422, errors=errors, failed_action=action, note=note)
-
-
-def _api_json(w: WebCtx, handler, body: dict) -> Any:
-    """Run an API route that reads its JSON body itself (``act``): the page's form becomes that body."""
-    raw = json.dumps(body).encode()
-    environ = dict(w.request.environ, REQUEST_METHOD="POST", CONTENT_TYPE="application/json",
-                   CONTENT_LENGTH=str(len(raw)), QUERY_STRING="")
-    environ["wsgi.input"] = io.BytesIO(raw)
-    return dataclasses.replace(w, request=Request(environ)).api(handler)
 
 
 @pages.page("/r/<slug>/staf/permohonan/<application_id>/berkas/<key>")

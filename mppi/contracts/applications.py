@@ -76,6 +76,8 @@ class ApplicationPublic(BaseModel):
     sla_due_at: str
     allowed_actions: list[str]
     output: dict[str, Any] | None
+    applicant_name: str
+    survey_answered: bool = False  # completed and its SKM survey answered
 
 
 class ApplicationSummary(BaseModel):
@@ -87,6 +89,7 @@ class ApplicationSummary(BaseModel):
     step: str | None
     submitted_at: str
     sla_due_at: str
+    applicant_name: str | None = None  # in the staff inbox
 
 
 class TrackingPublic(BaseModel):

@@ -34,6 +34,7 @@ class BlobStore(Protocol):
     def exists(self, key: str) -> bool: ...
     def move(self, src: str, dst: str) -> None: ...
     def delete(self, key: str) -> None: ...
+    def sweep(self, prefix: str, *, older_than: float) -> int: ...
 
 
 def check_key(key: str) -> str:
@@ -91,6 +92,28 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def sweep(self, prefix: str, *, older_than: float) -> int:
+        """Delete the blobs under ``prefix`` last written before the epoch time ``older_than``; how many."""
+        top = self._path(prefix.rstrip("/"))
+        if not top.is_dir():
+            return 0
+        swept = 0
+        for folder, _, names in os.walk(top, topdown=False):
+            for name in names:
+                path = Path(folder) / name
+                try:
+                    if path.stat().st_mtime < older_than:
+                        path.unlink()
+                        swept += 1
+                except FileNotFoundError:
+                    continue  # taken by a submission meanwhile
+            if folder != str(top):
+                try:
+                    os.rmdir(folder)  # only when empty
+                except OSError:
+                    pass
+        return swept
+
 
 class S3BlobStore:
     """An S3-compatible bucket (AWS, MinIO, moto's server) through boto3; uploads are multipart-streamed."""
@@ -139,6 +162,16 @@ class S3BlobStore:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
+
+    def sweep(self, prefix: str, *, older_than: float) -> int:
+        """Delete the blobs under ``prefix`` last written before the epoch time ``older_than``; how many."""
+        swept = 0
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            old = [{"Key": o["Key"]} for o in page.get("Contents", []) if o["LastModified"].timestamp() < older_than]
+            if old:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": old, "Quiet": True})
+                swept += len(old)
+        return swept
 
 
 class _HashingReader:

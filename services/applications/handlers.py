@@ -228,18 +228,25 @@ def view(app: Application, actor: Actor) -> dict[str, Any]:
         "submitted_at": app.submitted_at.isoformat(), "sla_due_at": app.sla_due_at.isoformat(),
         "allowed_actions": app.allowed_actions(roles=roles, is_applicant=is_applicant),
         "output": {"url": f"/api/v1/tenants/{app.tenant}/applications/{app.id}/output"} if app.output else None,
+        "applicant_name": app.applicant_name,
     }
 
 
 def get_application(tenant: str, app_id: str, *, actor: Actor, uow: UowFactory) -> dict[str, Any]:
     with uow() as u:
-        return view(_visible(repo.get(u, tenant, app_id), actor), actor)
+        app = _visible(repo.get(u, tenant, app_id), actor)
+        answered = app.status == "completed" and repo.has_survey(u, tenant, app_id)
+        return {**view(app, actor), "survey_answered": answered}
 
 
 def _summary(row) -> dict[str, Any]:
-    return {"id": row.id, "tenant": row.tenant, "tracking_number": row.tracking_number,
-            "service": {"id": row.service["id"], "name": row.service["name"]}, "status": row.status,
-            "step": row.step, "submitted_at": row.submitted_at.isoformat(), "sla_due_at": row.sla_due_at.isoformat()}
+    summary = {"id": row.id, "tenant": row.tenant, "tracking_number": row.tracking_number,
+               "service": {"id": row.service["id"], "name": row.service["name"]}, "status": row.status,
+               "step": row.step, "submitted_at": row.submitted_at.isoformat(),
+               "sla_due_at": row.sla_due_at.isoformat()}
+    if "applicant_name" in row._fields:  # the staff inbox names the applicant; a citizen's own list needs not
+        summary["applicant_name"] = row.applicant_name
+    return summary
 
 
 def inbox(tenant: str, *, actor: Actor, status: str | None, service_id: str | None, limit: int,

@@ -10,7 +10,7 @@ from mppi.runtime.database import UnitOfWork
 from services.applications import orm
 from services.applications.domain.application import Application, Transition
 
-A, H, V, OPEN = orm.applications, orm.history, orm.service_versions, orm.open_services
+A, H, V, OPEN, S = orm.applications, orm.history, orm.service_versions, orm.open_services, orm.surveys
 
 _COLUMNS = ("tenant", "id", "tracking_number", "service", "workflow", "applicant_id", "applicant_name", "form",
             "documents", "status", "step", "status_before_revision", "submitted_at", "updated_at", "sla_due_at",
@@ -83,13 +83,18 @@ def inbox(uow: UnitOfWork, tenant: str, *, statuses: list[str], service_id: str 
           after: tuple[datetime, str] | None) -> list:
     """The region's applications in the given statuses, earliest due first (the index leads with tenant)."""
     q = (sa.select(A.c.tenant, A.c.id, A.c.tracking_number, A.c.service, A.c.status, A.c.step, A.c.submitted_at,
-                   A.c.sla_due_at)
+                   A.c.sla_due_at, A.c.applicant_name)
          .where(A.c.tenant == tenant, A.c.status.in_(statuses)).order_by(A.c.sla_due_at, A.c.id).limit(limit))
     if service_id:
         q = q.where(A.c.service_id == service_id)
     if after:
         q = q.where(sa.tuple_(A.c.sla_due_at, A.c.id) > sa.tuple_(*after))
     return uow.execute(q).all()
+
+
+def has_survey(uow: UnitOfWork, tenant: str, app_id: str) -> bool:
+    return uow.execute(sa.select(S.c.application_id).where(S.c.tenant == tenant, S.c.application_id == app_id)
+                       ).first() is not None
 
 
 def of_applicant(uow: UnitOfWork, applicant_id: str, *, limit: int, after: tuple[datetime, str] | None) -> list:

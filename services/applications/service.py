@@ -1,7 +1,9 @@
 """The applications nameko service: thin entrypoints over the use cases in ``handlers``."""
 from __future__ import annotations
 
+import logging
 import os
+import time
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -18,6 +20,10 @@ from services.applications import handlers, orm
 from services.applications.handlers import Actor
 
 SLA_CHECK_SECONDS = float(os.environ.get("MPPI_SLA_CHECK_SECONDS", "60"))
+# uploads of forms never sent (a browser closed half-way, a request cut off) stay in staging this long: twice the
+# day a web form keeps its answers, so nothing a citizen may still send is swept
+STAGING_MAX_AGE = 2 * 24 * 3600
+log = logging.getLogger(__name__)
 
 
 class Signing(DependencyProvider):
@@ -112,6 +118,12 @@ class ApplicationsService:
     @timer(interval=SLA_CHECK_SECONDS)
     def check_sla(self) -> None:
         handlers.check_sla(uow=self.uow)
+
+    @timer(interval=3600)
+    def sweep_staging(self) -> None:
+        swept = self.blobs.sweep("staging/", older_than=time.time() - STAGING_MAX_AGE)
+        if swept:
+            log.info("swept %d abandoned uploads from staging", swept)
 
     @event_handler("catalog", ServicePublished.type)
     def on_service_published(self, payload: dict) -> None:

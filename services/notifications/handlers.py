@@ -108,7 +108,6 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory) -> list[st
     """Write one in-app notification per recipient and a pending delivery per outside channel; the ids of the
     deliveries to send now. A redelivered event writes nothing (its id was claimed)."""
     now = utcnow()
-    deliveries: list[str] = []
     with uow() as u:
         if not u.claim_event(handler, event.event_id):
             return []
@@ -117,20 +116,24 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory) -> list[st
         recipients = _recipients(u, event)
         contacts = {r.account_id: r for r in u.execute(sa.select(C).where(
             C.c.account_id.in_([a for a, _ in recipients])))}
+        notes, sends = [], []
         for account_id, type_ in recipients:
             nid = new_id()
-            u.execute(N.insert().values(id=nid, account_id=account_id, tenant=event.tenant, type=type_,
-                                        application_id=event.data["application_id"], params=params,
-                                        event_id=event.event_id, created_at=now))
+            notes.append({"id": nid, "account_id": account_id, "tenant": event.tenant, "type": type_,
+                          "application_id": event.data["application_id"], "params": params,
+                          "event_id": event.event_id, "created_at": now})
             contact = contacts.get(account_id)
             if contact is None or not contact.active:
                 continue
             for channel in outside:
                 if (channel == "email" and contact.email) or (channel != "email" and contact.phone):
-                    did = new_id()
-                    u.execute(D.insert().values(id=did, notification_id=nid, channel=channel, status="pending",
-                                                next_attempt_at=now))
-                    deliveries.append(did)
+                    sends.append({"id": new_id(), "notification_id": nid, "channel": channel, "status": "pending",
+                                  "next_attempt_at": now})
+        if notes:  # one statement each, however many recipients
+            u.execute(N.insert(), notes)
+        if sends:
+            u.execute(D.insert(), sends)
+        deliveries = [d["id"] for d in sends]
         u.commit()
     return deliveries
 

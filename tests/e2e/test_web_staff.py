@@ -29,6 +29,7 @@ def test_three_staff_roles_take_an_application_through_the_console_each_seeing_o
     inbox = verifier.get(f"/r/{slug}/staf")
     assert inbox.status_code == 200
     assert app["tracking_number"] in inbox.text and f'href="{page}"' in inbox.text and "Diajukan" in inbox.text
+    assert "Andi Makkasau" in inbox.text  # the applicant, by name
 
     seen = verifier.get(page)
     assert seen.status_code == 200

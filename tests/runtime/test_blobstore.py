@@ -2,6 +2,7 @@
 import hashlib
 import io
 import os
+import time
 
 import boto3
 import pytest
@@ -62,3 +63,14 @@ def test_settings_choose_the_folder_unless_a_bucket_is_named(tmp_path):
     assert isinstance(from_settings(tmp_path, {}), LocalBlobStore)
     assert isinstance(from_settings(tmp_path, {"MPPI_S3_BUCKET": "b", "MPPI_S3_ENDPOINT_URL": "http://127.0.0.1:1"}),
                       S3BlobStore)
+
+
+def test_a_sweep_deletes_only_what_is_older_than_asked_and_only_under_its_prefix(store):
+    for key in ("staging/t/a/1.pdf", "staging/t/b/2.pdf", "documents/t/x/1"):
+        store.put(key, io.BytesIO(b"%PDF-1.4"), content_type="application/pdf")
+    assert store.sweep("staging/", older_than=time.time() - 3600) == 0
+    assert store.exists("staging/t/a/1.pdf")
+    assert store.sweep("staging/", older_than=time.time() + 60) == 2
+    assert not store.exists("staging/t/a/1.pdf") and not store.exists("staging/t/b/2.pdf")
+    assert store.exists("documents/t/x/1")
+    assert store.sweep("nothing-here/", older_than=time.time() + 60) == 0
