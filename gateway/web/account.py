@@ -1,8 +1,11 @@
-"""A citizen's own pages: register, sign in and out, my applications with their timeline and SLA, the issued
-document, the SKM survey, the notification inbox, and tracking an application by its number without signing in."""
+"""A citizen's own pages: register, sign in and out, my applications with their timeline and SLA, fixing and
+sending again an application the staff sent back for changes, the issued document, the SKM survey, the notification
+inbox, and tracking an application by its number without signing in."""
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -10,6 +13,10 @@ from urllib.parse import quote
 from werkzeug.wrappers import Response
 
 from gateway.application_routes import (
+    _actor,
+    _call_with_files,
+    _stage,
+    act,
     document,
     get_application,
     my_applications,
@@ -20,6 +27,16 @@ from gateway.application_routes import (
     track,
 )
 from gateway.routes import register, token
+from gateway.web.apply import (
+    _accepted,
+    _region_choices,
+    _service,
+    _service_message,
+    _size,
+    check_value,
+    seal,
+    unseal,
+)
 from gateway.web.core import WebCtx, field_errors, pages, safe_next
 from mppi.contracts.errors import (
     AccountExists,
@@ -237,17 +254,169 @@ def _application(w: WebCtx) -> dict[str, Any]:
     return w.api(get_application)
 
 
+def _revision_note(app: dict[str, Any]) -> str | None:
+    """What the staff asked to change, while the application waits on the applicant."""
+    if app["status"] != "revision_requested":
+        return None
+    return next((h.get("note") for h in reversed(app["history"]) if h["action"] == "request_revision"), None)
+
+
 @pages.page("/r/<slug>/permohonan/<application_id>")
 def my_application(w: WebCtx) -> Response:
     app = _application(w)
     app["sla"] = _sla(app)
-    revision_note = None
-    if app["status"] == "revision_requested":
-        revision_note = next((h.get("note") for h in reversed(app["history"]) if h["action"] == "request_revision"),
-                             None)
     own = w.principal is not None and "citizen" in w.principal.roles
-    return w.render("account/application.html", app=app, revision_note=revision_note, own=own,
-                    thanks=w.request.args.get("survei") == "terima-kasih", **_labels(w))
+    resubmitted = w.request.args.get("dikirim-ulang") == "1" and app["status"] != "revision_requested"
+    return w.render("account/application.html", app=app, revision_note=_revision_note(app), own=own,
+                    thanks=w.request.args.get("survei") == "terima-kasih", resubmitted=resubmitted, **_labels(w))
+
+
+# -- fix and send again (the revision loop) --------------------------------------------------------------------------
+
+NOTE_MAX = 2000  # as the API's ActionRequest
+
+
+def _definition(w: WebCtx, app: dict[str, Any]) -> dict[str, Any]:
+    """The service version the application was made under, localized (the service checks against that one); the
+    published version when that one is not kept."""
+    service = app["service"]
+    found = w.rpc("applications", "get_service_version", w.params["slug"], service["id"], service.get("version"))
+    if found:
+        return w.localize(found)
+    return _service(w, service["id"])
+
+
+def _shown(value: Any) -> str:
+    """A kept answer as the form field shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else ""
+    return str(value)
+
+
+class Resubmission:
+    """One applicant fixing one application: its form pre-filled with the answers kept, new files staged (their
+    references ride in a signed hidden field, so a page that comes back with errors keeps them)."""
+
+    def __init__(self, w: WebCtx, app: dict[str, Any], definition: dict[str, Any]):
+        self.w, self.app = w, app
+        self.fields = definition["form"]["fields"]
+        self.by_key = {f["key"]: f for f in self.fields}
+        self.current = {d["key"]: d for d in app.get("documents") or []}
+        self.url = f"/r/{w.params['slug']}/permohonan/{app['id']}"
+        self.ids = {"account": w.principal.account_id, "slug": w.params["slug"], "service_id": app["id"]}
+        self.state = {"a": self.ids["account"], "t": self.ids["slug"], "s": app["id"], "ts": int(time.time()),
+                      "p": f"staging/{self.ids['slug']}/{uuid.uuid4().hex}", "f": {}}
+        self.values = {f["key"]: _shown(app["form"].get(f["key"])) for f in self.fields if f["type"] != "file"}
+        self.note = ""
+
+    def show(self, errors: dict[str, str] | None = None) -> Response:
+        errors = errors or {}
+        questions = [f for f in self.fields if f["type"] != "file"]
+        documents = [f for f in self.fields if f["type"] == "file"]
+        order = [f["key"] for f in questions] + [f["key"] for f in documents] + ["note"]
+        order += [k for k in errors if k not in order and k != "_"]
+        return self.w.render(
+            "account/resubmit.html", status=422 if errors else 200, app=self.app, questions=questions,
+            documents=documents, values=self.values, note=self.note, staged=self.state["f"], current=self.current,
+            errors=errors, order=order, revision_note=_revision_note(self.app), back=self.url,
+            action=self.url + "/perbaiki", state=seal(self.w.gateway.secret, self.state),
+            choices=_region_choices(self.w, questions), accepted=_accepted, size=_size)
+
+    def take(self) -> dict[str, str]:
+        """Keep what was posted (new files into staging); the problems found while doing so."""
+        w, problems = self.w, {}
+        kept = unseal(w.gateway.secret, w.form.get("state", ""), **self.ids)
+        if kept is not None:
+            self.state = kept
+        for field in self.fields:
+            key = field["key"]
+            if field["type"] == "checkbox":
+                self.values[key] = "true" if w.form.get(key) else ""
+            elif field["type"] != "file":
+                self.values[key] = w.form.get(key, "")[:20_000]
+            else:
+                upload = w.files.get(key)
+                if upload is not None and upload.filename:
+                    self.drop(key)
+                    try:
+                        self.state["f"][key] = _stage(w.gateway, self.state["p"], key, upload)
+                    except MppiError:  # over the hard cap of any file
+                        problems[key] = w.t(f"{field['label']} terlalu besar", f"{field['label']} is too large")
+        self.note = w.form.get("note", "").strip()[:20_000]
+        return problems
+
+    def check(self) -> dict[str, str]:
+        problems = {}
+        for field in self.fields:
+            key = field["key"]
+            attached = self.state["f"].get(key) or self.current.get(key)
+            msg = check_value(self.w, field, self.values.get(key, ""), attached)
+            if msg:
+                problems[key] = msg
+        if len(self.note) > NOTE_MAX:
+            problems["note"] = self.w.t(f"Catatan paling banyak {NOTE_MAX} karakter",
+                                        f"The note must be {NOTE_MAX} characters or fewer")
+        return problems
+
+    def drop(self, key: str) -> None:
+        ref = self.state["f"].pop(key, None)
+        if ref is not None:
+            self.w.gateway.blobs.delete(ref["key"])
+
+    def send(self) -> Response:
+        w = self.w
+        form: dict[str, Any] = {}
+        for field in self.fields:
+            key, kind = field["key"], field["type"]
+            value = self.values.get(key, "")
+            if kind == "checkbox":
+                form[key] = value == "true"
+            elif kind != "file" and value.strip():
+                form[key] = value
+        data: dict[str, Any] = {"action": "resubmit"}
+        if self.note:
+            data["note"] = self.note
+        refs = [ref for key, ref in self.state["f"].items() if key in self.by_key]
+        missing = [ref["field"] for ref in refs if not w.gateway.blobs.exists(ref["key"])]
+        if missing:  # already sent from another tab, or tidied away
+            for key in missing:
+                self.state["f"].pop(key, None)
+            return self.show({k: w.t(f"Lampirkan {self.by_key[k]['label']} lagi",
+                                     f"Attach {self.by_key[k]['label']} again") for k in missing})
+        try:
+            if refs:  # as the API's multipart: the files staged, their references to the service
+                tenant = w.gateway.tenants.get(w.params["slug"])
+                _call_with_files(w.gateway, refs, "act", tenant, self.app["id"], data, _actor(w),
+                                 resubmission={"form": form, "files": refs})
+            else:
+                w.api(act, {**data, "form": form})
+        except MppiError as exc:
+            if exc.status not in (413, 415, 422):
+                raise
+            self.state["f"] = {}  # the service deleted the files it refused, and the ones with them
+            found = field_errors(exc)
+            errors = {k: _service_message(w, self.by_key.get(k), msg) if k in self.by_key else msg
+                      for k, msg in found.items()}
+            return self.show(errors)
+        return w.redirect(self.url + "?dikirim-ulang=1")
+
+
+@pages.page("/r/<slug>/permohonan/<application_id>/perbaiki", methods=("GET", "POST"))
+def resubmit(w: WebCtx) -> Response:
+    app = _application(w)
+    back = f"/r/{w.params['slug']}/permohonan/{app['id']}"
+    if "resubmit" not in app.get("allowed_actions", []):
+        return w.redirect(back)  # nothing asked to change now (or not theirs to change): the application says why
+    flow = Resubmission(w, app, _definition(w, app))
+    if w.request.method == "GET":
+        return flow.show()
+    problems = flow.take()
+    problems = {**flow.check(), **problems}
+    if problems:
+        return flow.show(problems)
+    return flow.send()
 
 
 @pages.page("/r/<slug>/permohonan/<application_id>/dokumen")

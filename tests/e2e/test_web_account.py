@@ -1,10 +1,13 @@
 """A citizen's own pages in the browser: register, sign in and out, follow an application to its issued document and
 the survey, the notification inbox, public tracking, and the region home page as the region arranged it."""
 import random
+import re
 import uuid
 
 from journeys import apply, make_region, new_citizen, work_through
 from support import Browser, wait_for
+
+from devtools.sample_forms import MINIMAL_PDF
 
 
 def _nik() -> str:
@@ -97,6 +100,7 @@ def test_a_citizen_follows_an_application_to_its_document_and_answers_the_survey
     assert thanked.status_code == 200 and "Terima kasih" in thanked.text and app["tracking_number"] in thanked.text
     twice = browser.post(survey_url, {f"u{i}": "4" for i in range(1, 10)})
     assert "sudah Anda isi" in twice.text
+    assert survey_url not in browser.get(f"/r/{slug}/permohonan/{app['id']}").text  # answered: not asked again
     stats = anon.get(f"/api/v1/tenants/{slug}/stats").json()
     assert stats["ikm"]["respondents"] == 1
 
@@ -173,3 +177,94 @@ def test_the_region_home_shows_the_widgets_the_region_arranged(anon, admin):
     category = visitor.get(f"/r/{slug}", params={"kategori": "kependudukan", "lang": "id"}).text
     assert "Layanan Sabtu dibuka" not in category and f"/r/{slug}/layanan/{sid}" in category
     assert visitor.get(f"/r/{slug}", params={"menu": "lacak"}, allow_redirects=False).headers["Location"] == "/lacak"
+
+
+def _shown(value) -> str:
+    return ("true" if value else "") if isinstance(value, bool) else str(value)
+
+
+def _state(page: str) -> str:
+    found = re.search(r'name="state" value="([^"]+)"', page)
+    assert found, "the page keeps its state in a hidden field"
+    return found.group(1)
+
+
+def test_a_citizen_fixes_and_sends_again_what_the_verifier_sent_back(anon, admin):
+    region = make_region(admin, "18.04")
+    slug = region["slug"]
+    citizen, _ = new_citizen(anon)
+    submitted = apply(citizen, region)
+    assert submitted.status_code == 201, submitted.text
+    app = submitted.json()
+    api_url = f"/api/v1/tenants/{slug}/applications/{app['id']}"
+    asked = region["verifier"].post(api_url + "/actions", json={
+        "action": "request_revision", "note": "Nama anak salah ketik; unggah surat kelahiran yang terbaca."})
+    assert asked.status_code == 200 and asked.json()["status"] == "revision_requested", asked.text
+    browser = Browser(anon.base_url, signed_in_as=citizen)
+    page_url = f"/r/{slug}/permohonan/{app['id']}"
+    fix_url = page_url + "/perbaiki"
+
+    detail = browser.get(page_url)
+    assert detail.status_code == 200 and "Perlu perbaikan" in detail.text
+    assert "Nama anak salah ketik; unggah surat kelahiran yang terbaca." in detail.text
+    assert f'href="{fix_url}"' in detail.text and "Perbaiki dan kirim ulang" in detail.text
+
+    form = browser.get(fix_url)
+    assert form.status_code == 200 and "Kirim ulang" in form.text and 'name="csrf"' in form.text
+    assert 'enctype="multipart/form-data"' in form.text and 'for="note"' in form.text
+    assert "Nama anak salah ketik" in form.text  # the staff's note, where the fixing happens
+    answers = {k: _shown(v) for k, v in app["form"].items()}
+    for key in answers:  # every question, pre-filled with the answers kept
+        assert f'id="{key}"' in form.text, key
+    assert 'value="7307014501900001"' in form.text and 'value="Contoh isian"' in form.text
+    assert 'value="2024-01-15"' in form.text and f'value="{answers["berat_bayi_gram"]}"' in form.text
+    assert "Berkas saat ini:" in form.text and "surat_kelahiran.pdf" in form.text
+    english = Browser(anon.base_url, signed_in_as=citizen).get(fix_url + "?lang=en")
+    assert "Fix and send again" in english.text and "Send again" in english.text
+
+    # a bad NIK and an emptied required text come back beside their fields, nothing typed lost, the new file kept
+    new_pdf = MINIMAL_PDF + b"% replaced\n"
+    bad = browser.post(fix_url, {**answers, "nama_anak": "", "nik_ibu": "12345", "no_kk": "7307010101010001",
+                                 "note": "Sudah diperbaiki"},
+                       files={"surat_kelahiran": ("surat-baru.pdf", new_pdf, "application/pdf")})
+    assert bad.status_code == 422, bad.text[:2000]
+    assert 'href="#nama_anak"' in bad.text and 'id="nama_anak-error"' in bad.text
+    assert 'href="#nik_ibu"' in bad.text and 'id="nik_ibu-error"' in bad.text and "16 angka" in bad.text
+    assert 'value="12345"' in bad.text and 'value="7307010101010001"' in bad.text and "Sudah diperbaiki" in bad.text
+    assert "Berkas baru:" in bad.text and "surat-baru.pdf" in bad.text
+    assert citizen.get(api_url).json()["status"] == "revision_requested"
+
+    done = browser.post(fix_url, {**answers, "nama_anak": "Budi Santoso", "no_kk": "7307010101010001",
+                                  "note": "Sudah diperbaiki", "state": _state(bad.text)})
+    assert done.status_code == 200 and done.url.endswith(page_url + "?dikirim-ulang=1"), done.text[:2000]
+    assert "Permohonan telah dikirim ulang" in done.text and "Dikirim ulang" in done.text
+    assert "Sudah diperbaiki" in done.text and f'href="{fix_url}"' not in done.text
+
+    after = citizen.get(api_url).json()
+    assert after["status"] == "submitted" and after["form"]["nama_anak"] == "Budi Santoso"
+    assert after["form"]["no_kk"] == "7307010101010001" and after["form"]["nik_ibu"] == "7307014501900001"
+    assert after["history"][-1]["action"] == "resubmit" and after["history"][-1]["note"] == "Sudah diperbaiki"
+    docs = {d["key"]: d for d in after["documents"]}
+    assert docs["surat_kelahiran"]["filename"] == "surat-baru.pdf" and docs["ktp_ibu"]["filename"] == "ktp_ibu.pdf"
+    sent = citizen.get(api_url + "/documents/surat_kelahiran")
+    assert sent.status_code == 200 and sent.content == new_pdf
+    gone = browser.get(fix_url, allow_redirects=False)  # nothing to fix any more
+    assert gone.status_code == 303 and gone.headers["Location"] == page_url
+
+    # a second round: a file the service refuses comes back beside its field; without files it goes as JSON
+    assert region["verifier"].post(api_url + "/actions", json={"action": "request_revision",
+                                                                 "note": "Isi berat bayi."}).status_code == 200
+    fixed = {k: _shown(v) for k, v in after["form"].items()}
+    refused = browser.post(fix_url, {**fixed, "berat_bayi_gram": "3200"},
+                           files={"ktp_ibu": ("ktp.pdf", b"just some text, not a PDF", "application/pdf")})
+    assert refused.status_code == 422 and 'id="ktp_ibu-error"' in refused.text and 'href="#ktp_ibu"' in refused.text
+    assert 'value="3200"' in refused.text
+    again = browser.post(fix_url, {**fixed, "berat_bayi_gram": "3200", "state": _state(refused.text)})
+    assert again.status_code == 200 and "Permohonan telah dikirim ulang" in again.text
+    final = citizen.get(api_url).json()
+    assert final["status"] == "submitted" and final["form"]["berat_bayi_gram"] == 3200
+    assert [h["action"] for h in final["history"]].count("resubmit") == 2
+    assert {d["key"]: d for d in final["documents"]}["ktp_ibu"]["filename"] == "ktp_ibu.pdf"
+
+    stranger, _ = new_citizen(anon)
+    assert Browser(anon.base_url, signed_in_as=stranger).get(fix_url).status_code == 404
