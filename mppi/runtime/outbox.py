@@ -1,19 +1,24 @@
-"""The outbox relay: publishes committed outbox rows as nameko events, with confirms and ``mandatory``.
+"""The outbox relay: publishes committed outbox rows as nameko events, persistent, ``mandatory``, confirmed.
 
 Rows are taken in batches under ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) so several replicas share the work; a row
-is marked sent only after the broker confirmed it. A row no queue is bound for stays unsent and is retried with
-back-off, so an event is never dropped because its consumer had not yet declared its queue.
+is marked sent only after the broker confirmed it. A batch is published on one channel in confirm mode and its
+confirms are awaited together (one broker round trip a batch, not one a row: under load each round trip also waits
+its turn among the service's busy green threads). A row no queue is bound for comes back (``basic.return``), stays
+unsent and is retried with back-off, so an event is never dropped because its consumer had not yet declared its
+queue. A batch whose confirms do not all arrive is left unsent and published again: consumers skip an event id they
+have seen.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+import amqp
 import sqlalchemy as sa
-from kombu import Exchange
-from nameko.amqp.publish import Publisher, UndeliverableMessage
+from kombu import Connection
 from nameko.constants import PERSISTENT
 from sqlalchemy.engine import Engine
 
@@ -24,11 +29,90 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 UNROUTABLE_BACKOFF_MAX = 60.0
+CONFIRM_TIMEOUT = 15.0
 
 
-def event_exchange(source: str) -> Exchange:
-    # the same exchange nameko's EventDispatcher and event_handler declare: "<service>.events", topic, durable
-    return Exchange(f"{source}.events", type="topic", durable=True, delivery_mode=PERSISTENT)
+@dataclass
+class Outcome:
+    confirmed: set[str] = field(default_factory=set)  # message ids the broker took
+    returned: set[str] = field(default_factory=set)  # message ids no queue was bound for
+
+
+class ConfirmingChannel:
+    """One AMQP channel in confirm mode that publishes a batch and then waits for all of its confirms."""
+
+    def __init__(self, amqp_uri: str):
+        self.amqp_uri = amqp_uri
+        self._connection: Connection | None = None
+        self._channel = None
+        self._declared: set[str] = set()
+        self._tag = 0
+        self._waiting: dict[int, str] = {}  # delivery tag -> message id
+        self._outcome = Outcome()
+
+    def _open(self):
+        if self._channel is None:
+            self._connection = Connection(self.amqp_uri)
+            self._connection.connect()
+            channel = self._connection.channel()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            channel.events["basic_return"].add(self._on_return)
+            channel.confirm_select()
+            self._channel, self._tag, self._declared = channel, 0, set()
+        return self._channel
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:
+                log.debug("closing the outbox connection failed", exc_info=True)
+
+    def publish(self, messages: list[tuple[str, str, str, bytes, dict]]) -> Outcome:
+        """Publish ``(message id, exchange, routing key, JSON body, headers)`` each; what was confirmed and what
+        came back unroutable. Raises (and starts afresh next time) when the broker fails or is too slow."""
+        try:
+            channel = self._open()
+            self._outcome, self._waiting = Outcome(), {}
+            for message_id, exchange, routing_key, body, headers in messages:
+                if exchange not in self._declared:
+                    channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
+                    self._declared.add(exchange)
+                channel.basic_publish(
+                    amqp.Message(body, content_type="application/json", content_encoding="utf-8",
+                                 delivery_mode=PERSISTENT, message_id=message_id, application_headers=headers),
+                    exchange=exchange, routing_key=routing_key, mandatory=True)
+                self._tag += 1
+                self._waiting[self._tag] = message_id
+            deadline = time.monotonic() + CONFIRM_TIMEOUT
+            while self._waiting:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{len(self._waiting)} publishes not confirmed in {CONFIRM_TIMEOUT:.0f}s")
+                self._connection.drain_events(timeout=left)
+            return self._outcome
+        except BaseException:
+            self.close()
+            raise
+
+    def _settle(self, tag: int, multiple: bool, confirmed: bool) -> None:
+        tags = [t for t in self._waiting if t <= tag] if multiple else [tag]
+        for t in tags:
+            message_id = self._waiting.pop(t, None)
+            if message_id is not None and confirmed:
+                self._outcome.confirmed.add(message_id)
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        self._settle(delivery_tag, multiple, True)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._settle(delivery_tag, multiple, False)  # the broker could not take it: it stays unsent
+
+    def _on_return(self, exc, exchange, routing_key, message) -> None:
+        # comes before the message's ack: the broker took it, but no queue was bound for it
+        self._outcome.returned.add(message.properties.get("message_id"))
 
 
 class OutboxRelay:
@@ -38,11 +122,9 @@ class OutboxRelay:
         self.outbox = outbox
         self.metrics = metrics
         self.poll_interval = poll_interval
-        self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True, serializer="json",
-                                   delivery_mode=PERSISTENT)
+        self.channel = ConfirmingChannel(amqp_uri)
         self._wake = threading.Event()
         self._running = False
-        self._declared: set[str] = set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -50,6 +132,7 @@ class OutboxRelay:
     def stop(self) -> None:
         self._running = False
         self._wake.set()
+        self.channel.close()
 
     def run(self) -> None:
         """Loop until stopped: relay what is due, then sleep until woken by a commit or the poll interval."""
@@ -81,25 +164,24 @@ class OutboxRelay:
                 .limit(BATCH)
                 .with_for_update(skip_locked=True)
             ).all()
-            for row in rows:
-                headers = {"nameko.correlation_id": row.correlation_id} if row.correlation_id else {}
-                exchange = event_exchange(row.source)
-                declare = [] if row.source in self._declared else [exchange]
-                try:
-                    self.publisher.publish(
-                        json.loads(row.payload), exchange=exchange, routing_key=row.event_type,
-                        extra_headers=headers, declare=declare, message_id=row.event_id,
-                    )
-                except UndeliverableMessage:
-                    delay = min(UNROUTABLE_BACKOFF_MAX, 2.0 ** min(row.attempts, 6))
-                    conn.execute(o.update().where(o.c.id == row.id).values(
-                        attempts=row.attempts + 1, next_attempt_at=now + timedelta(seconds=delay)))
-                    self.metrics.outbox_unroutable.labels(row.event_type).inc()
-                    log.warning("event %s has no bound queue yet; retrying in %.0fs", row.event_type, delay)
-                    continue
-                self._declared.add(row.source)
-                conn.execute(o.update().where(o.c.id == row.id).values(sent_at=utcnow(), attempts=row.attempts + 1))
-                self.metrics.outbox_published.labels(row.event_type).inc()
+            if rows:
+                outcome = self.channel.publish([
+                    (row.event_id, f"{row.source}.events", row.event_type, row.payload.encode(),
+                     {"nameko.correlation_id": row.correlation_id} if row.correlation_id else {})
+                    for row in rows])
+                sent = [r for r in rows if r.event_id in outcome.confirmed and r.event_id not in outcome.returned]
+                if sent:
+                    conn.execute(o.update().where(o.c.id.in_([r.id for r in sent]))
+                                 .values(sent_at=utcnow(), attempts=o.c.attempts + 1))
+                for row in sent:
+                    self.metrics.outbox_published.labels(row.event_type).inc()
+                for row in rows:
+                    if row.event_id in outcome.returned:
+                        delay = min(UNROUTABLE_BACKOFF_MAX, 2.0 ** min(row.attempts, 6))
+                        conn.execute(o.update().where(o.c.id == row.id).values(
+                            attempts=row.attempts + 1, next_attempt_at=now + timedelta(seconds=delay)))
+                        self.metrics.outbox_unroutable.labels(row.event_type).inc()
+                        log.warning("event %s has no bound queue yet; retrying in %.0fs", row.event_type, delay)
             backlog = conn.execute(sa.select(sa.func.count()).select_from(o).where(o.c.sent_at.is_(None))).scalar()
         self.metrics.outbox_backlog.set(backlog)
         return len(rows)
