@@ -11,7 +11,6 @@ have seen.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,6 +22,7 @@ from nameko.constants import PERSISTENT
 from sqlalchemy.engine import Engine
 
 from mppi.runtime.database import utcnow
+from mppi.runtime.loops import WakeableLoop
 from mppi.runtime.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -121,36 +121,19 @@ class OutboxRelay:
         self.engine = engine
         self.outbox = outbox
         self.metrics = metrics
-        self.poll_interval = poll_interval
         self.channel = ConfirmingChannel(amqp_uri)
-        self._wake = threading.Event()
-        self._running = False
+        self.loop = WakeableLoop(lambda: self.relay_once() >= BATCH, interval=poll_interval, name="outbox relay")
 
     def wake(self) -> None:
-        self._wake.set()
+        self.loop.wake()
 
     def stop(self) -> None:
-        self._running = False
-        self._wake.set()
+        self.loop.stop()
         self.channel.close()
 
     def run(self) -> None:
-        """Loop until stopped: relay what is due, then sleep until woken by a commit or the poll interval."""
-        self._running = True
-        failures = 0
-        while self._running:
-            self._wake.clear()  # before relaying: a commit landing while we relay wakes the next round
-            try:
-                relayed = self.relay_once()
-                failures = 0
-            except Exception:  # broker or database down: keep the rows, try again later
-                failures += 1
-                log.warning("outbox relay failed; retrying", exc_info=True)
-                relayed = 0
-                self._wake.wait(min(30.0, 0.5 * 2**failures))
-            if relayed >= BATCH:
-                continue
-            self._wake.wait(self.poll_interval)
+        """Relay until stopped: at once after a full batch, else when a commit wakes it or every poll interval."""
+        self.loop.run()
 
     def relay_once(self) -> int:
         o = self.outbox

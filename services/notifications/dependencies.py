@@ -1,6 +1,7 @@
 """nameko dependency providers of the notifications service: the mailer and the public feed publisher."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import smtplib
@@ -14,6 +15,7 @@ from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
 
 from mppi.runtime import settings
+from mppi.runtime.loops import WakeableLoop
 from services.notifications.broker_users import BrokerUsers
 from services.notifications.feed import CONTENT_TYPE, EXCHANGE
 
@@ -23,6 +25,26 @@ class Mailer:
 
     def __init__(self, *, host: str | None, port: int, sender: str, drop: Path):
         self.host, self.port, self.sender, self.drop = host, port, sender, drop
+        self._smtp: smtplib.SMTP | None = None
+        self._in_session = False
+
+    @contextlib.contextmanager
+    def session(self):
+        """Messages sent inside share one SMTP connection, opened by the first (one sender at a time)."""
+        self._in_session = True
+        try:
+            yield self
+        finally:
+            self._in_session = False
+            self._close()
+
+    def _close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
 
     def send(self, *, to: str, subject: str, body: str, message_id: str) -> None:
         msg = EmailMessage()
@@ -33,8 +55,48 @@ class Mailer:
             self.drop.mkdir(parents=True, exist_ok=True)
             (self.drop / f"{message_id}.eml").write_bytes(bytes(msg))
             return
-        with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
-            smtp.send_message(msg)
+        if not self._in_session:
+            with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+                smtp.send_message(msg)
+            return
+        if self._smtp is None:
+            self._smtp = smtplib.SMTP(self.host, self.port, timeout=10)
+        try:
+            self._smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused:
+            raise  # this message's fault: the connection is fine for the next
+        except (smtplib.SMTPException, OSError):
+            self._close()  # the next message opens a new connection
+            raise
+
+
+class Outgoing(DependencyProvider):
+    """Sends the due deliveries (email, SMS, WhatsApp, webhooks) in a loop of its own, woken as soon as a handler
+    has committed new ones (``self.outgoing()`` in a worker), else every ``interval`` for retries: under load one
+    round takes everything that piled up meanwhile, in three transactions instead of three per message.
+    ``round_(uow, mailer) -> bool`` does one round and says whether it was full."""
+
+    def __init__(self, round_, *, interval: float):
+        self.round_ = round_
+        self.interval = interval
+
+    def setup(self) -> None:
+        self.loop = WakeableLoop(self._round, interval=self.interval, name="notification sender")
+
+    def _round(self) -> bool:
+        deps = {d.attr_name: d for d in self.container.dependencies}
+        return self.round_(deps["uow"].unit_of_work, deps["mailer"].mailer)
+
+    def start(self) -> None:
+        self.container.spawn_managed_thread(self.loop.run, identifier="notification_sender")
+
+    def stop(self) -> None:
+        self.loop.stop()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self.loop.wake
 
 
 class Mail(DependencyProvider):

@@ -140,19 +140,19 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory) -> list[st
 
 # -- sending ------------------------------------------------------------------------------------------------------
 
-def send_due(*, uow: UowFactory, mailer: Mailer, ids: list[str] | None = None, limit: int = 100,
-             allow_private: bool = False) -> int:
-    """Send pending deliveries that are due (or the given ones). They are claimed (status sending) in one
-    transaction before anything leaves, so two workers never send the same message; results are written in one
-    more."""
+SEND_BATCH = 100
+
+
+def send_due(*, uow: UowFactory, mailer: Mailer, limit: int = SEND_BATCH, allow_private: bool = False) -> int:
+    """Send the pending deliveries that are due, oldest first; how many were tried. They are claimed (status
+    sending) in one transaction before anything leaves, so two workers never send the same message; results are
+    written in one more; the emails of a round share one SMTP connection."""
     now = utcnow()
     with uow() as u:
-        if ids is None:  # the timer's round: a worker that died mid-send left some behind
-            u.execute(D.update().where(D.c.status == "sending", D.c.next_attempt_at < now - STUCK_AFTER)
-                      .values(status="pending"))
+        # a worker that died mid-send left some behind
+        u.execute(D.update().where(D.c.status == "sending", D.c.next_attempt_at < now - STUCK_AFTER)
+                  .values(status="pending"))
         q = sa.select(D.c.id).where(D.c.status == "pending", D.c.next_attempt_at <= now)
-        if ids is not None:
-            q = q.where(D.c.id.in_(ids))
         due = [r.id for r in u.execute(q.order_by(D.c.next_attempt_at).limit(limit))]
         claimed = [r.id for r in u.execute(D.update().where(D.c.id.in_(due), D.c.status == "pending")
                                            .values(status="sending", next_attempt_at=now).returning(D.c.id))]
@@ -163,29 +163,34 @@ def send_due(*, uow: UowFactory, mailer: Mailer, ids: list[str] | None = None, l
         overrides = {t: _overrides(u, t) for t in tenants}
         configs = {t: channels.config_of(u, t) for t in tenants}
         u.commit()
-    results = {}
-    for row in rows:
-        title, body = templates.render(row.type, row.language, row.params, overrides[row.tenant])
-        try:
-            if row.channel == "email":
-                mailer.send(to=row.email, subject=title, body=body, message_id=row.id)
-            elif not configs[row.tenant].get(row.channel):
-                raise RuntimeError(f"the region no longer has a {row.channel} provider")
-            else:
-                channels.send_by_provider(configs[row.tenant][row.channel], to=_msisdn(row.phone),
-                                          text=f"{title}\n{body}", message_id=row.id, allow_private=allow_private)
-            results[row.id] = {"status": "sent", "sent_at": utcnow(), "attempts": row.attempts + 1, "last_error": None}
-        except Exception as exc:  # the server or provider refused or is away: back off and retry
-            attempts = row.attempts + 1
-            results[row.id] = {"attempts": attempts, "last_error": str(exc)[:500],
-                               "status": "failed" if attempts >= MAX_ATTEMPTS else "pending",
-                               "next_attempt_at": utcnow() + timedelta(seconds=min(3600, 15 * 2 ** attempts))}
+    with mailer.session():
+        results = {row.id: _send(row, overrides[row.tenant], configs[row.tenant], mailer=mailer,
+                                 allow_private=allow_private) for row in rows}
     if results:
         with uow() as u:
             for did, values in results.items():
                 u.execute(D.update().where(D.c.id == did).values(**values))
             u.commit()
-    return sum(1 for v in results.values() if v["status"] == "sent")
+    return len(results)
+
+
+def _send(row, overrides: dict, config: dict, *, mailer: Mailer, allow_private: bool) -> dict[str, Any]:
+    """Send one delivery; the values its row gets."""
+    title, body = templates.render(row.type, row.language, row.params, overrides)
+    try:
+        if row.channel == "email":
+            mailer.send(to=row.email, subject=title, body=body, message_id=row.id)
+        elif not config.get(row.channel):
+            raise RuntimeError(f"the region no longer has a {row.channel} provider")
+        else:
+            channels.send_by_provider(config[row.channel], to=_msisdn(row.phone), text=f"{title}\n{body}",
+                                      message_id=row.id, allow_private=allow_private)
+        return {"status": "sent", "sent_at": utcnow(), "attempts": row.attempts + 1, "last_error": None}
+    except Exception as exc:  # the server or provider refused or is away: back off and retry
+        attempts = row.attempts + 1
+        return {"attempts": attempts, "last_error": str(exc)[:500],
+                "status": "failed" if attempts >= MAX_ATTEMPTS else "pending",
+                "next_attempt_at": utcnow() + timedelta(seconds=min(3600, 15 * 2 ** attempts))}
 
 
 def _msisdn(phone: str) -> str:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import os
 
-from nameko.timer import timer
-
 from mppi.contracts.applications import ChannelsConfig
 from mppi.contracts.errors import MppiError, parse
 from mppi.contracts.events import (
@@ -22,11 +20,18 @@ from mppi.runtime.events import event_handler
 from mppi.runtime.providers import Database, Observability
 from mppi.runtime.rpc import rpc
 from services.notifications import channels, handlers, orm, subscriptions
-from services.notifications.dependencies import Broker, Mail, PublicFeed
+from services.notifications.dependencies import Broker, Mail, Mailer, Outgoing, PublicFeed
 from services.notifications.feed import cloud_event
 
 SEND_INTERVAL = float(os.environ.get("MPPI_DELIVERY_CHECK_SECONDS", "5"))
 ALLOW_PRIVATE = os.environ.get("MPPI_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
+
+
+def send_round(uow, mailer: Mailer) -> bool:
+    """One round of the sender: what is due of the messages to people and of the webhook deliveries."""
+    sent = handlers.send_due(uow=uow, mailer=mailer, allow_private=ALLOW_PRIVATE)
+    posted = subscriptions.deliver_due(uow=uow, allow_private=ALLOW_PRIVATE)
+    return sent >= handlers.SEND_BATCH or posted >= subscriptions.DELIVER_BATCH
 
 
 class NotificationsService:
@@ -37,6 +42,7 @@ class NotificationsService:
     mailer = Mail()
     publish = PublicFeed()
     broker = Broker()
+    outgoing = Outgoing(send_round, interval=SEND_INTERVAL)
 
     @rpc
     def ping(self) -> str:
@@ -84,9 +90,8 @@ class NotificationsService:
 
     # -- people hear about applications -------------------------------------------------------------------------------
     def _notify(self, model, payload: dict, handler: str) -> None:
-        ids = handlers.notify(parse(model, payload), handler=handler, uow=self.uow)
-        if ids:  # now; the timer retries what failed
-            handlers.send_due(uow=self.uow, mailer=self.mailer, ids=ids, allow_private=ALLOW_PRIVATE)
+        if handlers.notify(parse(model, payload), handler=handler, uow=self.uow):
+            self.outgoing()  # the sender takes them now (with whatever else piled up)
 
     @event_handler("applications", ApplicationSubmitted.type)
     def notify_submitted(self, payload: dict) -> None:
@@ -103,11 +108,6 @@ class NotificationsService:
     @event_handler("applications", ApplicationSlaBreached.type)
     def notify_sla_breached(self, payload: dict) -> None:
         self._notify(ApplicationSlaBreached, payload, "notify_sla_breached")
-
-    @timer(interval=SEND_INTERVAL)
-    def send_due(self) -> None:
-        handlers.send_due(uow=self.uow, mailer=self.mailer, allow_private=ALLOW_PRIVATE)
-        subscriptions.deliver_due(uow=self.uow, allow_private=ALLOW_PRIVATE)
 
     # -- subscriptions of regional systems -------------------------------------------------------------------------
     @rpc(expected_exceptions=MppiError)
@@ -132,9 +132,8 @@ class NotificationsService:
     def _feed(self, event_type: str, payload: dict) -> None:
         routing_key, event = cloud_event(event_type, payload)
         self.publish(routing_key, event)
-        ids = subscriptions.enqueue(payload["tenant"], event, uow=self.uow)
-        if ids:
-            subscriptions.deliver_due(uow=self.uow, ids=ids, allow_private=ALLOW_PRIVATE)
+        if subscriptions.enqueue(payload["tenant"], event, uow=self.uow):
+            self.outgoing()
 
     @event_handler("applications", ApplicationSubmitted.type)
     def feed_submitted(self, payload: dict) -> None:

@@ -130,16 +130,17 @@ def enqueue(tenant: str, event: dict[str, Any], *, uow: UowFactory, now: datetim
     return ids
 
 
-def deliver_due(*, uow: UowFactory, now: datetime | None = None, ids: list[str] | None = None,
-                post: Callable[..., Any] = requests.post, allow_private: bool = False, limit: int = 50) -> int:
-    """Try every delivery that is due; each is claimed before it is sent so two workers never both send it."""
+DELIVER_BATCH = 50
+
+
+def deliver_due(*, uow: UowFactory, now: datetime | None = None, post: Callable[..., Any] = requests.post,
+                allow_private: bool = False, limit: int = DELIVER_BATCH) -> int:
+    """Try the deliveries that are due, oldest first; how many were taken. Each is claimed before it is sent so two
+    workers never both send it."""
     now = now or utcnow()
     with uow() as u:
         q = sa.select(WD.c.id).where(WD.c.status == "pending", WD.c.next_attempt_at <= now)
-        if ids is not None:
-            q = q.where(WD.c.id.in_(ids))
         due = [r.id for r in u.execute(q.order_by(WD.c.next_attempt_at).limit(limit))]
-    delivered = 0
     for did in due:
         with uow() as u:
             if not u.execute(WD.update().where(WD.c.id == did, WD.c.status == "pending")
@@ -157,7 +158,6 @@ def deliver_due(*, uow: UowFactory, now: datetime | None = None, ids: list[str] 
             attempts = row.attempts + 1
             if ok:
                 values = {"status": "delivered", "attempts": attempts, "delivered_at": now, "next_attempt_at": None}
-                delivered += 1
             else:
                 values = {"status": "pending", "attempts": attempts,
                           "next_attempt_at": webhooks.next_attempt(attempts, now)}
@@ -165,7 +165,7 @@ def deliver_due(*, uow: UowFactory, now: datetime | None = None, ids: list[str] 
             u.commit()
         if not ok:
             _maybe_disable(uow, row.subscription_id, row.tenant, now)
-    return delivered
+    return len(due)
 
 
 def _finish(uow: UowFactory, did: str, values: dict) -> None:

@@ -2,6 +2,7 @@
 override; an override is rendered against sample data when saved, so a broken one is refused then, not at send."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
@@ -77,10 +78,16 @@ def render(type_: str, lang: str, params: dict[str, Any],
     values = {**params, "status_label": STATUS_LABELS[lang].get(params.get("status", ""), params.get("status", ""))}
     values["service_name"] = str(localize(params.get("service_name"), lang) or "")
     try:
-        return ENV.from_string(title).render(values), ENV.from_string(body).render(values)
+        return _compiled(title).render(values), _compiled(body).render(values)
     except TemplateError:
-        return ENV.from_string(DEFAULTS[(type_, lang)][0]).render(values), \
-            ENV.from_string(DEFAULTS[(type_, lang)][1]).render(values)
+        title, body = DEFAULTS[(type_, lang)]
+        return _compiled(title).render(values), _compiled(body).render(values)
+
+
+@functools.lru_cache(maxsize=2048)
+def _compiled(source: str):
+    """A template compiled once: compiling is most of rendering's cost (a region's overrides are few)."""
+    return ENV.from_string(source)
 
 
 def check_override(type_: str, lang: str, title: str, body: str) -> None:

@@ -1,0 +1,43 @@
+"""A background loop of a service that works in rounds: again at once after a full round, else when woken (a commit
+brought new work) or after its interval, and with back-off while the broker or the database is away. The outbox
+relay and the notifications' sender run on it: under load one round takes everything that piled up meanwhile."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class WakeableLoop:
+    def __init__(self, round_: Callable[[], bool], *, interval: float, name: str):
+        """``round_()`` does one round and says whether it was full (so there may be more waiting)."""
+        self.round = round_
+        self.interval = interval
+        self.name = name
+        self._wake = threading.Event()
+        self._running = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._running = False
+        self._wake.set()
+
+    def run(self) -> None:
+        self._running = True
+        failures = 0
+        while self._running:
+            self._wake.clear()  # before the round: work landing during it wakes the next one
+            try:
+                full = self.round()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.warning("%s failed; retrying", self.name, exc_info=True)
+                self._wake.wait(min(30.0, 0.5 * 2**failures))
+                continue
+            if not full:
+                self._wake.wait(self.interval)
