@@ -113,9 +113,7 @@ def get_service_version(tenant: str, service_id: str, version: int | None, *, uo
     with uow() as u:
         if version is None:
             return repo.open_version(u, tenant, service_id)
-        row = u.execute(sa.select(V.c.definition).where(V.c.tenant == tenant, V.c.service_id == service_id,
-                                                        V.c.version == version)).first()
-        return row.definition if row else None
+        return repo.version(u, tenant, service_id, version)
 
 
 # -- submission ---------------------------------------------------------------------------------------------------

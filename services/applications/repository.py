@@ -1,6 +1,7 @@
 """Load and save applications (with their append-only history) and kept service versions."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +19,31 @@ _COLUMNS = ("tenant", "id", "tracking_number", "service", "workflow", "applicant
 
 
 def open_version(uow: UnitOfWork, tenant: str, service_id: str) -> dict[str, Any] | None:
-    row = uow.execute(sa.select(V.c.definition).join(OPEN, sa.and_(
-        OPEN.c.tenant == V.c.tenant, OPEN.c.service_id == V.c.service_id, OPEN.c.version == V.c.version))
-        .where(V.c.tenant == tenant, V.c.service_id == service_id)).first()
-    return row.definition if row else None
+    """The definition of the service's version open for applications (read-only: it is shared from a cache)."""
+    row = uow.execute(sa.select(OPEN.c.version).where(OPEN.c.tenant == tenant, OPEN.c.service_id == service_id)
+                      ).first()
+    return None if row is None else version(uow, tenant, service_id, row.version)
+
+
+_VERSIONS: OrderedDict[tuple[str, str, int], dict[str, Any]] = OrderedDict()
+_VERSIONS_KEPT = 4096
+
+
+def version(uow: UnitOfWork, tenant: str, service_id: str, number: int) -> dict[str, Any] | None:
+    """A published version's definition. A version never changes once published, so the most used are kept in
+    memory (read-only: callers share them)."""
+    key = (tenant, service_id, number)
+    found = _VERSIONS.get(key)
+    if found is not None:
+        _VERSIONS.move_to_end(key)
+        return found
+    found = uow.execute(sa.select(V.c.definition).where(V.c.tenant == tenant, V.c.service_id == service_id,
+                                                        V.c.version == number)).scalar()
+    if found is not None:
+        _VERSIONS[key] = found
+        if len(_VERSIONS) > _VERSIONS_KEPT:
+            _VERSIONS.popitem(last=False)
+    return found
 
 
 def service_known(uow: UnitOfWork, tenant: str, service_id: str) -> bool:

@@ -18,9 +18,12 @@ TC = orm.tenant_channels
 PHONE_CHANNELS = ("sms", "whatsapp")
 
 
+DEFAULT = {"email": True}  # a region that configured nothing: email on, no SMS or WhatsApp
+
+
 def config_of(u: UnitOfWork, tenant: str) -> dict[str, Any]:
     row = u.execute(sa.select(TC.c.config).where(TC.c.tenant == tenant)).first()
-    return row.config if row else {"email": True}
+    return row.config if row else DEFAULT
 
 
 def enabled(config: dict[str, Any]) -> list[str]:

@@ -69,39 +69,52 @@ def deactivate_contact(event: AccountDeactivated, *, handler: str, uow: UowFacto
 
 # -- who hears what -----------------------------------------------------------------------------------------------
 
-def _recipients(u: UnitOfWork, event: ApplicationEvent) -> list[tuple[str, str]]:
-    """(account id, message type) pairs for an application event."""
+def _recipients(event: ApplicationEvent, people: dict[str, Any]) -> list[tuple[str, str]]:
+    """(account id, message type) pairs for an application event; ``people``: the applicant and the region's
+    active staff, by account id."""
     data = event.data
     staff_roles = set(data.get("step_roles") or [])
+
+    def staff(roles: set[str]) -> list[str]:
+        return [a for a, p in people.items() if p.tenant == event.tenant and p.active and roles & set(p.roles or ())]
+
     if isinstance(event, ApplicationSubmitted):
-        out = [(data["applicant_id"], "application_submitted")]
-        return out + [(a, "work_assigned") for a in _staff(u, event.tenant, staff_roles)]
+        return [(data["applicant_id"], "application_submitted")] + [(a, "work_assigned") for a in staff(staff_roles)]
     if isinstance(event, ApplicationStatusChanged):
         out = [(data["applicant_id"], "application_status_changed")]
         if data.get("action") in ("verify", "approve", "resubmit") and staff_roles:
-            out += [(a, "work_assigned") for a in _staff(u, event.tenant, staff_roles)]
+            out += [(a, "work_assigned") for a in staff(staff_roles)]
         return out
     if isinstance(event, ApplicationCompleted):
         return [(data["applicant_id"], "survey_invitation")]
     if isinstance(event, ApplicationSlaBreached):
-        return [(a, "sla_breached") for a in _staff(u, event.tenant, staff_roles | {"tenant_admin"})]
+        return [(a, "sla_breached") for a in staff(staff_roles | {"tenant_admin"})]
     return []
 
 
-def _staff(u: UnitOfWork, tenant: str, roles: set[str]) -> list[str]:
-    rows = u.execute(sa.select(C.c.account_id, C.c.roles).where(C.c.tenant == tenant, C.c.active.is_(True)))
-    return [r.account_id for r in rows if roles & set(r.roles)]
+def _people(u: UnitOfWork, event: ApplicationEvent) -> dict[str, Any]:
+    """The applicant and the region's active staff, by account id, in one query."""
+    rows = u.execute(sa.select(C).where(sa.or_(C.c.account_id == event.data["applicant_id"],
+                                               sa.and_(C.c.tenant == event.tenant, C.c.active.is_(True)))))
+    return {r.account_id: r for r in rows}
 
 
-def _params(u: UnitOfWork, event: ApplicationEvent) -> dict[str, Any]:
+def _params(u: UnitOfWork, event: ApplicationEvent) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The message parameters and the region's channel configuration, in one query."""
     d = event.data
-    tenant = u.execute(sa.select(T.c.name, T.c.timezone).where(T.c.tenant == event.tenant)).first()
+    tenant = u.execute(sa.select(T.c.name, T.c.timezone, channels.TC.c.config)
+                       .select_from(T.outerjoin(channels.TC, channels.TC.c.tenant == T.c.tenant))
+                       .where(T.c.tenant == event.tenant)).first()
+    if tenant is None:  # the region's own event has not reached us yet
+        config = channels.config_of(u, event.tenant)
+    else:
+        config = tenant.config if tenant.config is not None else channels.DEFAULT
     due = d.get("sla_due_at")
     if due and tenant:
         due = f"{datetime.fromisoformat(due).astimezone(ZoneInfo(tenant.timezone)):%d-%m-%Y %H:%M}"
     return {"tracking_number": d["tracking_number"], "service_name": d.get("service_name"),
             "tenant_name": tenant.name if tenant else event.tenant, "status": d["status"], "step": d.get("step"),
-            "note": d.get("note"), "sla_due": due or ""}
+            "note": d.get("note"), "sla_due": due or ""}, config
 
 
 def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory) -> list[str]:
@@ -111,11 +124,10 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory) -> list[st
     with uow() as u:
         if not u.claim_event(handler, event.event_id):
             return []
-        params = _params(u, event)
-        outside = channels.enabled(channels.config_of(u, event.tenant))
-        recipients = _recipients(u, event)
-        contacts = {r.account_id: r for r in u.execute(sa.select(C).where(
-            C.c.account_id.in_([a for a, _ in recipients])))}
+        params, config = _params(u, event)
+        outside = channels.enabled(config)
+        contacts = _people(u, event)
+        recipients = _recipients(event, contacts)
         notes, sends = [], []
         for account_id, type_ in recipients:
             nid = new_id()
