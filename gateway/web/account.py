@@ -27,6 +27,7 @@ from gateway.application_routes import (
     track,
 )
 from gateway.routes import register, token
+from gateway.web import labels
 from gateway.web.apply import (
     _accepted,
     _region_choices,
@@ -48,18 +49,6 @@ from mppi.contracts.errors import (
     ValidationFailed,
 )
 from mppi.runtime import tokens
-
-STATUS = {"submitted": ("Diajukan", "Submitted"), "in_review": ("Sedang diperiksa", "In review"),
-          "revision_requested": ("Perlu perbaikan", "Revision requested"), "approved": ("Disetujui", "Approved"),
-          "rejected": ("Ditolak", "Rejected"), "completed": ("Selesai", "Completed")}
-ROLE = {"citizen": ("Pemohon", "Applicant"), "verifier": ("Verifikator", "Verifier"),
-        "approver": ("Pejabat penyetuju", "Approver"), "operator": ("Operator", "Operator"),
-        "tenant_admin": ("Admin daerah", "Region admin"), "platform_admin": ("Admin platform", "Platform admin"),
-        "system": ("Sistem", "System")}
-ACTION = {"submit": ("Permohonan diajukan", "Application submitted"), "verify": ("Berkas diverifikasi", "Verified"),
-          "approve": ("Disetujui", "Approved"), "complete": ("Selesai, dokumen terbit", "Completed, document issued"),
-          "reject": ("Ditolak", "Rejected"), "request_revision": ("Diminta perbaikan", "Revision requested"),
-          "resubmit": ("Dikirim ulang", "Resubmitted")}
 
 # SKM elements (PermenPANRB 14/2017) with the question the citizen answers, and the four answers
 SURVEY = [
@@ -96,9 +85,8 @@ def _pick(w: WebCtx, pair: tuple[str, str]) -> str:
 
 
 def _labels(w: WebCtx) -> dict[str, Any]:
-    return {"status_label": {k: _pick(w, v) for k, v in STATUS.items()},
-            "role_label": {k: _pick(w, v) for k, v in ROLE.items()},
-            "action_label": {k: _pick(w, v) for k, v in ACTION.items()}}
+    return {"status_label": labels.words(w.lang, labels.STATUS), "role_label": labels.words(w.lang, labels.ROLE),
+            "action_label": labels.words(w.lang, labels.DONE)}
 
 
 # -- sign in, register, sign out -------------------------------------------------------------------------------------

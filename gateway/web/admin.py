@@ -21,23 +21,13 @@ from gateway import application_routes as ar
 from gateway import catalog_routes as cr
 from gateway import routes as tr
 from gateway.auth import require_staff
-from gateway.web.core import WebCtx, pages
-from mppi.contracts.catalog import ACTIONS, CATEGORIES, FIELD_TYPES
+from gateway.web import labels
+from gateway.web.core import WebCtx, field_errors, pages
+from mppi.contracts.catalog import ACTIONS, CATEGORIES, DEFAULT_WORKFLOW, FIELD_TYPES
 from mppi.contracts.errors import AccountExists, ServiceExists, ValidationFailed
 from mppi.contracts.tenants import STAFF_ROLES
 
 ADMIN = "/r/<slug>/admin"
-STATUS_LABELS = {"submitted": ("Diajukan", "Submitted"), "in_review": ("Diperiksa", "In review"),
-                 "revision_requested": ("Perlu perbaikan", "Revision requested"),
-                 "approved": ("Disetujui", "Approved"), "rejected": ("Ditolak", "Rejected"),
-                 "completed": ("Selesai", "Completed")}
-SERVICE_STATUS = {"draft": ("Draf", "Draft"), "published": ("Terbit", "Published"),
-                  "archived": ("Diarsipkan", "Archived")}
-ROLE_LABELS = {"tenant_admin": ("Admin daerah", "Region admin"), "verifier": ("Verifikator", "Verifier"),
-               "approver": ("Penyetuju", "Approver"), "operator": ("Operator", "Operator")}
-ACTION_LABELS = {"verify": ("Verifikasi", "Verify"), "approve": ("Setujui", "Approve"),
-                 "complete": ("Selesaikan", "Complete"), "reject": ("Tolak", "Reject"),
-                 "request_revision": ("Minta perbaikan", "Request revision")}
 TYPE_LABELS = {"text": ("Teks singkat", "Short text"), "textarea": ("Teks panjang", "Long text"),
                "number": ("Angka", "Number"), "date": ("Tanggal", "Date"), "email": ("Email", "Email"),
                "phone": ("Nomor telepon", "Phone number"), "nik": ("NIK", "NIK"),
@@ -70,7 +60,7 @@ def _data(result: Any) -> Any:
 
 
 def _labels(w: WebCtx, table: dict[str, tuple[str, str]]) -> dict[str, str]:
-    return {k: v[w.lang == "en"] for k, v in table.items()}
+    return labels.words(w.lang, table)
 
 
 def _render(w: WebCtx, template: str, tab: str, status: int = 200, **values: Any) -> Response:
@@ -236,8 +226,8 @@ def dashboard(w: WebCtx) -> Response:
     _admin(w)
     stats = w.api(ar.stats)
     by_status = stats["applications"]["by_status"]
-    labels = _labels(w, STATUS_LABELS)
-    volume = _chart([(labels[s], by_status.get(s, 0), str(by_status.get(s, 0))) for s in STATUS_LABELS])
+    status_words = labels.words(w.lang, labels.STATUS)
+    volume = _chart([(status_words[s], by_status.get(s, 0), str(by_status.get(s, 0))) for s in labels.STATUS])
     pct = stats["sla"]["on_time_pct"]
     sla = _chart([(w.t("Selesai tepat waktu", "Finished on time"), pct or 0,
                    f"{pct:g}%" if pct is not None else "—")], maximum=100)
@@ -252,7 +242,7 @@ def dashboard(w: WebCtx) -> Response:
     ikm = _chart([(name(s), s["ikm"]["score"], f'{s["ikm"]["score"]:.2f} ({s["ikm"]["grade"]})') for s in rated],
                  maximum=100)
     return _render(w, "admin/dashboard.html", "ringkasan", stats=stats, volume=volume, sla=sla, ikm=ikm,
-                   per_service=per_service, rated=rated, services=services, name=name, status_labels=labels)
+                   per_service=per_service, rated=rated, services=services, name=name, status_labels=status_words)
 
 
 # -- services ----------------------------------------------------------------------------------------------------------
@@ -266,7 +256,8 @@ def services(w: WebCtx, error: str | None = None, status: int = 200) -> Response
     adopted = {s["code"]: s["id"] for s in mine}
     return _render(w, "admin/services.html", "layanan", status=status, services=mine, library=library,
                    adopted=adopted, categories={k: v[w.lang] for k, v in CATEGORIES.items()},
-                   status_labels=_labels(w, SERVICE_STATUS), error=error, done=w.request.args.get("ok"))
+                   status_labels=labels.words(w.lang, labels.SERVICE_STATUS), error=error,
+                   done=w.request.args.get("ok"))
 
 
 @pages.page(ADMIN + "/layanan/adopsi", methods=("POST",))
@@ -282,6 +273,50 @@ def adopt(w: WebCtx) -> Response:
                                      "This region has already adopted that template."), status=409)
     except ValidationFailed as exc:
         return services(w, error=exc.detail, status=422)
+    return w.redirect(f"/r/{w.params['slug']}/admin/layanan/{created['id']}")
+
+
+def skeleton(code: str, name: str, category: str) -> dict:
+    """A new service's first draft: the least a valid definition holds (a NIK, one document, the default workflow),
+    for the admin to shape in the editor before publishing."""
+    return {
+        "code": code, "name": {"id": name, "en": name}, "category": category, "description": {"id": name, "en": name},
+        "standard": {
+            "requirements": [{"name": {"id": "KTP-el pemohon", "en": "The applicant's KTP-el"}, "document": True,
+                              "field_key": "ktp"}],
+            "procedure": [{"id": "Ajukan permohonan secara daring beserta berkasnya",
+                           "en": "Apply online with the documents"},
+                          {"id": "Petugas memeriksa dan memproses permohonan",
+                           "en": "Staff check and process the application"}],
+            "sla_days": 5, "fee": {"kind": "fixed", "amount": 0},
+            "output": {"id": name, "en": name},
+            "complaints": {"id": "Melalui kanal pengaduan daerah atau SP4N-LAPOR!",
+                           "en": "Through the region's complaint channel or SP4N-LAPOR!"}},
+        "form": {"fields": [
+            {"key": "nik", "label": {"id": "NIK pemohon", "en": "Applicant's NIK"}, "type": "nik"},
+            {"key": "ktp", "label": {"id": "KTP-el pemohon", "en": "The applicant's KTP-el"}, "type": "file",
+             "accept": ["application/pdf", "image/jpeg", "image/png"], "max_size_mb": 2}]},
+        "workflow": {"steps": DEFAULT_WORKFLOW},
+    }
+
+
+@pages.page(ADMIN + "/layanan/baru", methods=("POST",))
+def new_service(w: WebCtx) -> Response:
+    """A service the library does not have: a first draft from a code, a name and a category, then the editor."""
+    _admin(w)
+    code, name = w.form.get("code", "").strip()[:63], w.form.get("name", "").strip()[:200]
+    category = w.form.get("category", "")
+    if not code or not name or category not in CATEGORIES:
+        return services(w, error=w.t("Isi kode, nama dan kategori layanan baru.",
+                                     "Give the new service a code, a name and a category."), status=422)
+    try:
+        created = w.api(cr.create_service, {"definition": skeleton(code, name, category)})
+    except ServiceExists:
+        return services(w, error=w.t(f"Kode {code} sudah dipakai layanan lain di daerah ini.",
+                                     f"The code {code} is already used by another service of this region."),
+                        status=409)
+    except ValidationFailed as exc:
+        return services(w, error="; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()), status=422)
     return w.redirect(f"/r/{w.params['slug']}/admin/layanan/{created['id']}")
 
 
@@ -503,8 +538,9 @@ def _editor(w: WebCtx, service: dict, values: MultiDict, errors: dict[str, str],
                    errors=errors, n_req=_count(values, "n_req"), n_fields=_count(values, "n_fields"),
                    n_steps=_count(values, "n_steps"), categories={k: v[w.lang] for k, v in CATEGORIES.items()},
                    field_types=[(k, TYPE_LABELS[k][w.lang == "en"]) for k in FIELD_TYPES],
-                   roles=_labels(w, ROLE_LABELS), actions=[(a, ACTION_LABELS[a][w.lang == "en"]) for a in ACTIONS],
-                   levels=_labels(w, LEVELS), status_labels=_labels(w, SERVICE_STATUS),
+                   roles=labels.words(w.lang, labels.ROLE),
+                   actions=[(a, labels.word(w.lang, labels.ACTION, a)) for a in ACTIONS],
+                   levels=_labels(w, LEVELS), status_labels=labels.words(w.lang, labels.SERVICE_STATUS),
                    saved=w.request.args.get("saved"))
 
 
@@ -530,8 +566,9 @@ def edit_service(w: WebCtx) -> Response:
 def preview(w: WebCtx) -> Response:
     _admin(w)
     service = w.localize(_draft(w))
-    return _render(w, "admin/preview.html", "layanan", service=service, status_labels=_labels(w, SERVICE_STATUS),
-                   roles=_labels(w, ROLE_LABELS), actions=_labels(w, ACTION_LABELS), levels=_labels(w, LEVELS))
+    return _render(w, "admin/preview.html", "layanan", service=service,
+                   status_labels=labels.words(w.lang, labels.SERVICE_STATUS), roles=labels.words(w.lang, labels.ROLE),
+                   actions=labels.words(w.lang, labels.ACTION), levels=_labels(w, LEVELS))
 
 
 @pages.page(ADMIN + "/layanan/<service_id>/terbitkan", methods=("POST",))
@@ -747,7 +784,7 @@ def staff(w: WebCtx) -> Response:
             status = 409
         values = MultiDict([(k, v) for k, v in form.items(multi=True) if k != "password"])
     return _render(w, "admin/staff.html", "staf", status=status, staff=_staff_list(w), v=values, errors=errors,
-                   roles=_labels(w, ROLE_LABELS), role_keys=STAFF_ROLES, created=w.request.args.get("dibuat"),
+                   roles=labels.words(w.lang, labels.ROLE), role_keys=STAFF_ROLES, created=w.request.args.get("dibuat"),
                    removed=w.request.args.get("dinonaktifkan"))
 
 

@@ -6,13 +6,11 @@ from werkzeug.wrappers import Response
 from gateway.application_routes import national_stats
 from gateway.auth import require_platform_admin
 from gateway.routes import create_staff, create_tenant, list_tenants
+from gateway.web import labels
 from gateway.web.core import WebCtx, field_errors, pages
 from mppi.contracts import tenants as c
 from mppi.contracts.errors import MppiError, ValidationFailed, parse
 
-STATUS_LABELS = {"submitted": ("Diajukan", "Submitted"), "in_review": ("Diperiksa", "In review"),
-                 "revision_requested": ("Perlu perbaikan", "Revision requested"), "approved": ("Disetujui", "Approved"),
-                 "rejected": ("Ditolak", "Rejected"), "completed": ("Selesai", "Completed")}
 FIELDS = ("slug", "region_code", "email", "full_name", "password")
 
 
@@ -27,7 +25,7 @@ def national(w: WebCtx) -> Response:
     figures = w.api(national_stats)
     cursor = w.request.args.get("cursor") or None
     listed = w.api(list_tenants, args={"limit": 100, "cursor": cursor})
-    by_status = [(w.t(*STATUS_LABELS.get(k, (k, k))), n) for k, n in figures["applications"]["by_status"].items()]
+    by_status = [(labels.word(w.lang, labels.STATUS, k), n) for k, n in figures["applications"]["by_status"].items()]
     return w.render("platform/index.html", figures=figures, by_status=by_status, regions=listed["items"],
                     next_cursor=listed.get("next_cursor"), cursor=cursor)
 

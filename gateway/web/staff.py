@@ -10,46 +10,23 @@ from werkzeug.wrappers import Response
 from gateway.application_routes import act, document, get_application, inbox, output
 from gateway.auth import require_staff
 from gateway.catalog_routes import get_service
+from gateway.web import labels
 from gateway.web.core import WebCtx, field_errors, pages
 from mppi.contracts.applications import OPEN_STATUSES, STATUSES
 from mppi.contracts.errors import MppiError, ValidationFailed
 from mppi.contracts.tenants import STAFF_ROLES
 from mppi.indonesia import regions
 
-STATUS_LABELS = {
-    "submitted": ("Diajukan", "Submitted"),
-    "in_review": ("Diperiksa", "In review"),
-    "revision_requested": ("Perlu perbaikan", "Revision requested"),
-    "approved": ("Disetujui", "Approved"),
-    "rejected": ("Ditolak", "Rejected"),
-    "completed": ("Selesai", "Completed"),
+# what the page says once an action is done (the buttons' words are in labels.ACTION)
+DONE_MESSAGE = {
+    "verify": ("Permohonan telah diverifikasi.", "The application was verified."),
+    "approve": ("Permohonan telah disetujui.", "The application was approved."),
+    "complete": ("Permohonan telah diselesaikan dan dokumennya diterbitkan.",
+                 "The application was completed and its document issued."),
+    "request_revision": ("Pemohon diminta memperbaiki permohonan.", "The applicant was asked to revise it."),
+    "reject": ("Permohonan telah ditolak.", "The application was rejected."),
 }
-# the button of each action, and what the page says once it is done
-ACTIONS = {
-    "verify": (("Verifikasi", "Verify"), ("Permohonan telah diverifikasi.", "The application was verified.")),
-    "approve": (("Setujui", "Approve"), ("Permohonan telah disetujui.", "The application was approved.")),
-    "complete": (("Selesaikan", "Complete"),
-                 ("Permohonan telah diselesaikan dan dokumennya diterbitkan.",
-                  "The application was completed and its document issued.")),
-    "request_revision": (("Minta perbaikan", "Request revision"),
-                         ("Pemohon diminta memperbaiki permohonan.", "The applicant was asked to revise it.")),
-    "reject": (("Tolak", "Reject"), ("Permohonan telah ditolak.", "The application was rejected.")),
-    "submit": (("Pengajuan", "Submission"), ("", "")),
-    "resubmit": (("Pengajuan ulang", "Resubmission"), ("", "")),
-}
-ROLE_LABELS = {"verifier": ("Verifikator", "Verifier"), "approver": ("Penyetuju", "Approver"),
-               "operator": ("Operator", "Operator"), "tenant_admin": ("Admin daerah", "Region admin"),
-               "applicant": ("Pemohon", "Applicant"), "citizen": ("Pemohon", "Applicant")}
 NOTE_NEEDED = ("reject", "request_revision")  # the applicant must be told why
-
-
-def _label(w: WebCtx, table: dict, key: str) -> str:
-    pair = table.get(key)
-    if pair is None:
-        return key
-    if isinstance(pair[0], tuple):
-        pair = pair[0]
-    return w.t(*pair)
 
 
 def _staff(w: WebCtx) -> tuple[dict, str]:
@@ -75,11 +52,10 @@ def staff_inbox(w: WebCtx) -> Response:
         status = ""
     cursor = w.request.args.get("cursor") or None
     found = w.api(inbox, args={"status": status or None, "cursor": cursor, "limit": 20})
-    items = [{**i, "late": _late(i["status"], i.get("sla_due_at")), "status_label": _label(w, STATUS_LABELS,
-                                                                                           i["status"])}
-             for i in found["items"]]
+    items = [{**i, "late": _late(i["status"], i.get("sla_due_at")),
+              "status_label": labels.word(w.lang, labels.STATUS, i["status"])} for i in found["items"]]
     return w.render("staff/inbox.html", items=items, next_cursor=found.get("next_cursor"), chosen=status,
-                    cursor=cursor, statuses=[(s, _label(w, STATUS_LABELS, s)) for s in STATUSES],
+                    cursor=cursor, statuses=[(s, labels.word(w.lang, labels.STATUS, s)) for s in STATUSES],
                     slug=slug)
 
 
@@ -93,8 +69,8 @@ def _value(w: WebCtx, f: dict | None, value: Any) -> str:
     if kind == "checkbox" or isinstance(value, bool):
         return w.t("Ya", "Yes") if value in (True, "true", "on", "1", 1) else w.t("Tidak", "No")
     if kind == "select":
-        labels = {o["value"]: o["label"] for o in f.get("options") or []}
-        return str(labels.get(value, value))
+        options = {o["value"]: o["label"] for o in f.get("options") or []}
+        return str(options.get(value, value))
     if kind == "date" and isinstance(value, str):
         try:
             return date.fromisoformat(value).strftime("%d-%m-%Y")
@@ -119,20 +95,20 @@ def _application_page(w: WebCtx, slug: str, *, status: int = 200, errors: dict |
     documents = [{**d, "label": by_key.get(d["key"], {}).get("label", d["key"])} for d in app["documents"]]
     steps = {s["key"]: s for s in definition.get("workflow", {}).get("steps", [])}
     step = steps.get(app["step"] or "", {})
-    history = [{**h, "action_label": _label(w, ACTIONS, h["action"]),
-                "role_label": _label(w, ROLE_LABELS, h["actor_role"]),
-                "status_label": _label(w, STATUS_LABELS, h["to_status"])} for h in app["history"]]
-    actions = [{"key": a, "label": _label(w, ACTIONS, a), "note_needed": a in NOTE_NEEDED,
+    history = [{**h, "action_label": labels.word(w.lang, labels.DONE, h["action"]),
+                "role_label": labels.word(w.lang, labels.ROLE, h["actor_role"]),
+                "status_label": labels.word(w.lang, labels.STATUS, h["to_status"])} for h in app["history"]]
+    actions = [{"key": a, "label": labels.word(w.lang, labels.ACTION, a), "note_needed": a in NOTE_NEEDED,
                 "style": "warning" if a == "reject" else "secondary" if a == "request_revision" else ""}
                for a in app["allowed_actions"]]
     done = w.request.args.get("done")
-    done_text = w.t(*ACTIONS[done][1]) if done in ACTIONS and ACTIONS[done][1][0] else None
+    done_text = w.t(*DONE_MESSAGE[done]) if done in DONE_MESSAGE else None
     errors = {key: _error_text(w, key, msg, failed_action) for key, msg in (errors or {}).items()}
     summary = [{"href": f"#note-{failed_action}" if key == "note" and failed_action in app["allowed_actions"]
                 else "#actions", "msg": msg} for key, msg in errors.items()]
     return w.render("staff/application.html", status=status, app=app, slug=slug, answers=answers,
                     documents=documents, history=history, actions=actions, step_label=step.get("label", app["step"]),
-                    step_sla=step.get("sla_days"), status_label=_label(w, STATUS_LABELS, app["status"]),
+                    step_sla=step.get("sla_days"), status_label=labels.word(w.lang, labels.STATUS, app["status"]),
                     late=_late(app["status"], app["sla_due_at"]), done=done_text, errors=errors,
                     summary=summary, failed_action=failed_action, note=note, refused=refused,
                     base=f"/r/{slug}/staf/permohonan/{app['id']}")

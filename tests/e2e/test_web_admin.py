@@ -236,3 +236,23 @@ def test_staff_subscriptions_and_who_may_enter(platform, anon, admin, new_tenant
     assert bad.status_code == 422 and 'href="#url"' in bad.text and value_of(bad.text, "url") == "ftp://nowhere"
     revoked = b.post(f"/r/{slug}/admin/langganan/{sid}/cabut", {})
     assert revoked.status_code == 200 and "Langganan dicabut" in revoked.text and url not in revoked.text
+
+
+def test_an_admin_adds_a_service_the_library_lacks_and_publishes_it(platform, anon, new_tenant):
+    slug, admin = new_tenant("31.75")
+    b = Browser(platform.base_url, signed_in_as=admin)
+    refused = b.post(f"/r/{slug}/admin/layanan/baru", {"code": "izin-usaha-mikro", "name": "", "category": "perizinan"})
+    assert refused.status_code == 422 and "Isi kode, nama dan kategori" in refused.text
+    editor = b.post(f"/r/{slug}/admin/layanan/baru",
+                    {"code": "izin-usaha-mikro", "name": "Izin Usaha Mikro Kecil", "category": "perizinan"})
+    assert editor.status_code == 200, editor.text
+    sid = re.search(rf"/r/{slug}/admin/layanan/([^/?#]+)$", editor.url).group(1)
+    assert value_of(editor.text, "name_id") == "Izin Usaha Mikro Kecil"
+    twice = b.post(f"/r/{slug}/admin/layanan/baru",
+                   {"code": "izin-usaha-mikro", "name": "Lagi", "category": "perizinan"})
+    assert twice.status_code == 409 and "sudah dipakai" in twice.text
+
+    published = b.post(f"/r/{slug}/admin/layanan/{sid}/terbitkan", {})
+    assert published.status_code == 200, published.text
+    page = anon.get(f"/r/{slug}/layanan/{sid}")
+    assert page.status_code == 200 and "Izin Usaha Mikro Kecil" in page.text and "KTP-el pemohon" in page.text
