@@ -1,5 +1,6 @@
 """Declare every service's durable event queues before any service runs (a step of migrations), so an event
-published before its consumer first started is queued for it, not dropped."""
+published before its consumer first started is queued for it, not dropped; and delete the queues of handlers that no
+longer exist, once they are empty (a queue nobody consumes would otherwise grow for ever)."""
 from __future__ import annotations
 
 import importlib
@@ -18,6 +19,20 @@ SERVICE_CLASSES = {
     "applications": "services.applications.service:ApplicationsService",
     "notifications": "services.notifications.service:NotificationsService",
 }
+
+
+# (source service, event type, service, method) of event handlers that were merged away or removed
+RETIRED_HANDLERS = [
+    ("applications", "application_submitted", "notifications", "feed_submitted"),
+    ("applications", "application_status_changed", "notifications", "feed_status_changed"),
+    ("applications", "application_completed", "notifications", "feed_completed"),
+    ("applications", "application_sla_breached", "notifications", "feed_sla_breached"),
+]
+
+
+def retired_queues() -> list[str]:
+    return [f"evt-{source}-{event_type}--{service}.{method}"
+            for source, event_type, service, method in RETIRED_HANDLERS]
 
 
 def load(path: str):
@@ -42,4 +57,20 @@ def declare(config: dict) -> list[str]:
         channel = conn.channel()
         for queue in queues:
             queue.bind(channel).declare()
+        for name in retired_queues():
+            for suffix in ("", ".dlq"):
+                _delete_if_empty(conn, name + suffix)
     return [q.name for q in queues]
+
+
+def _delete_if_empty(conn: Connection, name: str) -> None:
+    channel = conn.channel()  # a failed delete closes its channel: one each
+    try:
+        channel.queue_delete(name, if_empty=True)
+    except conn.channel_errors as exc:  # still holding messages: an older release's consumers drain it first
+        log.warning("retired queue %s not deleted: %s", name, exc)
+    finally:
+        try:
+            channel.close()
+        except conn.connection_errors + conn.channel_errors:
+            pass

@@ -22,7 +22,7 @@ from mppi.contracts.events import (
     TenantUpdated,
 )
 from mppi.runtime.database import UnitOfWork, new_id, utcnow
-from services.notifications import channels, orm, templates
+from services.notifications import channels, orm, subscriptions, templates
 from services.notifications.dependencies import Mailer
 
 UowFactory = Callable[[], UnitOfWork]
@@ -117,9 +117,10 @@ def _params(u: UnitOfWork, event: ApplicationEvent) -> tuple[dict[str, Any], dic
             "note": d.get("note"), "sla_due": due or ""}, config
 
 
-def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory) -> list[str]:
-    """Write one in-app notification per recipient and a pending delivery per outside channel; the ids of the
-    deliveries to send now. A redelivered event writes nothing (its id was claimed)."""
+def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory, webhook_event: dict | None = None) -> list[str]:
+    """Write one in-app notification per recipient, a pending delivery per outside channel and, for
+    ``webhook_event`` (its CloudEvent), one per active webhook of the region; the ids of the deliveries to send now.
+    A redelivered event writes nothing (its id was claimed)."""
     now = utcnow()
     with uow() as u:
         if not u.claim_event(handler, event.event_id):
@@ -146,6 +147,8 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory) -> list[st
         if sends:
             u.execute(D.insert(), sends)
         deliveries = [d["id"] for d in sends]
+        if webhook_event is not None:
+            deliveries += subscriptions.enqueue_in(u, event.tenant, webhook_event, now)
         u.commit()
     return deliveries
 

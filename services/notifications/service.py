@@ -88,26 +88,31 @@ class NotificationsService:
         handlers.deactivate_contact(parse(AccountDeactivated, payload), handler="on_account_deactivated",
                                     uow=self.uow)
 
-    # -- people hear about applications -------------------------------------------------------------------------------
-    def _notify(self, model, payload: dict, handler: str) -> None:
-        if handlers.notify(parse(model, payload), handler=handler, uow=self.uow):
-            self.outgoing()  # the sender takes them now (with whatever else piled up)
+    # -- an application event: the public feed, then the people and the webhooks to tell -----------------------------
+    # The feed is at least once (published before the claim, so a redelivery publishes again with the event's own
+    # id, which subscribers skip); the in-app notifications, emails, SMS and webhook deliveries are written once, in
+    # the transaction that claims the event, and the sender loop takes them at once.
+    def _application_event(self, model, payload: dict, handler: str) -> None:
+        routing_key, cloud = cloud_event(model.type, payload)
+        self.publish(routing_key, cloud)
+        if handlers.notify(parse(model, payload), handler=handler, uow=self.uow, webhook_event=cloud):
+            self.outgoing()
 
     @event_handler("applications", ApplicationSubmitted.type)
     def notify_submitted(self, payload: dict) -> None:
-        self._notify(ApplicationSubmitted, payload, "notify_submitted")
+        self._application_event(ApplicationSubmitted, payload, "notify_submitted")
 
     @event_handler("applications", ApplicationStatusChanged.type)
     def notify_status_changed(self, payload: dict) -> None:
-        self._notify(ApplicationStatusChanged, payload, "notify_status_changed")
+        self._application_event(ApplicationStatusChanged, payload, "notify_status_changed")
 
     @event_handler("applications", ApplicationCompleted.type)
     def notify_completed(self, payload: dict) -> None:
-        self._notify(ApplicationCompleted, payload, "notify_completed")
+        self._application_event(ApplicationCompleted, payload, "notify_completed")
 
     @event_handler("applications", ApplicationSlaBreached.type)
     def notify_sla_breached(self, payload: dict) -> None:
-        self._notify(ApplicationSlaBreached, payload, "notify_sla_breached")
+        self._application_event(ApplicationSlaBreached, payload, "notify_sla_breached")
 
     # -- subscriptions of regional systems -------------------------------------------------------------------------
     @rpc(expected_exceptions=MppiError)
@@ -126,31 +131,10 @@ class NotificationsService:
     def subscription_deliveries(self, tenant: str, subscription_id: str) -> dict:
         return subscriptions.deliveries(tenant, subscription_id, uow=self.uow)
 
-    # -- regional systems: the public feed and webhooks -------------------------------------------------------------
-    # the feed is at least once, with the event's own id on every redelivery (subscribers skip ids they have seen);
-    # a webhook gets each event once as a success (one delivery row per subscription and event id)
-    def _feed(self, event_type: str, payload: dict) -> None:
-        routing_key, event = cloud_event(event_type, payload)
+    # -- a published service on the feed and to webhooks (at least once; a webhook gets it once) ---------------------
+    @event_handler("catalog", ServicePublished.type)
+    def feed_service_published(self, payload: dict) -> None:
+        routing_key, event = cloud_event(ServicePublished.type, payload)
         self.publish(routing_key, event)
         if subscriptions.enqueue(payload["tenant"], event, uow=self.uow):
             self.outgoing()
-
-    @event_handler("applications", ApplicationSubmitted.type)
-    def feed_submitted(self, payload: dict) -> None:
-        self._feed(ApplicationSubmitted.type, payload)
-
-    @event_handler("applications", ApplicationStatusChanged.type)
-    def feed_status_changed(self, payload: dict) -> None:
-        self._feed(ApplicationStatusChanged.type, payload)
-
-    @event_handler("applications", ApplicationCompleted.type)
-    def feed_completed(self, payload: dict) -> None:
-        self._feed(ApplicationCompleted.type, payload)
-
-    @event_handler("applications", ApplicationSlaBreached.type)
-    def feed_sla_breached(self, payload: dict) -> None:
-        self._feed(ApplicationSlaBreached.type, payload)
-
-    @event_handler("catalog", ServicePublished.type)
-    def feed_service_published(self, payload: dict) -> None:
-        self._feed(ServicePublished.type, payload)

@@ -110,24 +110,40 @@ def deliveries(tenant: str, subscription_id: str, *, uow: UowFactory, limit: int
 # -- delivering ---------------------------------------------------------------------------------------------------
 
 def enqueue(tenant: str, event: dict[str, Any], *, uow: UowFactory, now: datetime | None = None) -> list[str]:
-    """One delivery per active webhook of the tenant; an event already queued for a webhook is not queued again."""
+    """One delivery per active webhook of the tenant, each in a transaction of its own: an event already queued for
+    a webhook (a redelivery) is not queued again. For events not claimed once by their handler."""
     now = now or utcnow()
-    body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
     ids = []
     with uow() as u:
-        subs = [r.id for r in u.execute(sa.select(S.c.id).where(S.c.tenant == tenant, S.c.kind == "webhook",
-                                                                S.c.status == "active"))]
+        subs = _webhooks(u, tenant)
     for sub in subs:
-        did = new_id()
         with uow() as u:
             try:
-                u.execute(WD.insert().values(id=did, subscription_id=sub, event_id=event["id"], event=body,
-                                             status="pending", created_at=now, next_attempt_at=now))
+                ids += queue_for(u, [sub], event, now)
                 u.commit()
-                ids.append(did)
             except IntegrityError:
                 pass  # a redelivered event: its delivery exists
     return ids
+
+
+def enqueue_in(u: UnitOfWork, tenant: str, event: dict[str, Any], now: datetime) -> list[str]:
+    """One delivery per active webhook of the tenant, in the caller's transaction (which claimed the event once)."""
+    return queue_for(u, _webhooks(u, tenant), event, now)
+
+
+def _webhooks(u: UnitOfWork, tenant: str) -> list[str]:
+    return [r.id for r in u.execute(sa.select(S.c.id).where(S.c.tenant == tenant, S.c.kind == "webhook",
+                                                            S.c.status == "active"))]
+
+
+def queue_for(u: UnitOfWork, subs: list[str], event: dict[str, Any], now: datetime) -> list[str]:
+    if not subs:
+        return []
+    body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    rows = [{"id": new_id(), "subscription_id": sub, "event_id": event["id"], "event": body, "status": "pending",
+             "created_at": now, "next_attempt_at": now} for sub in subs]
+    u.execute(WD.insert(), rows)
+    return [r["id"] for r in rows]
 
 
 DELIVER_BATCH = 50
