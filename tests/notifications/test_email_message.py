@@ -1,0 +1,19 @@
+"""An email as a mail client reads it back: Indonesian and other non-ASCII text intact in the sender's name, the
+subject and the body."""
+import email
+import email.policy
+
+from services.notifications.dependencies import message
+
+
+def test_an_email_reads_back_with_its_non_ascii_text_intact():
+    raw = message(sender="Pemkab Sinjai — Łódź <noreply@mppi.local>", to="warga@example.id",
+                  subject="Permohonan diterima ✓", body="Nomor: SNJ-26-7K3Q9X\nBatas waktu — 04-12-2026 16:00",
+                  message_id="d41d8cd9").as_bytes()
+    back = email.message_from_bytes(raw, policy=email.policy.default)
+    assert back["From"].addresses[0].display_name == "Pemkab Sinjai — Łódź"
+    assert back["From"].addresses[0].addr_spec == "noreply@mppi.local"
+    assert back["To"] == "warga@example.id" and back["Subject"] == "Permohonan diterima ✓"
+    assert back["Message-ID"] == "<d41d8cd9@mppi>" and back["Date"]
+    assert back.get_content() == "Nomor: SNJ-26-7K3Q9X\nBatas waktu — 04-12-2026 16:00"
+    assert raw.isascii()  # 7-bit clean for any SMTP server
