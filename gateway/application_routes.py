@@ -59,8 +59,8 @@ def _multipart(ctx: Ctx, slug: str) -> tuple[Any, list[dict[str, Any]]]:
 
 def _stage(ctx: Ctx, staging: str, key: str, storage: FileStorage) -> dict[str, Any]:
     safe_key = "".join(ch for ch in key if ch.isalnum() or ch == "_")[:40] or "file"
-    try:
-        ref = ctx.blobs.put(f"{staging}/{safe_key}-{uuid.uuid4().hex[:6]}", storage.stream,
+    try:  # "<staging>-<field>-<random>": one folder per region, not one per submission
+        ref = ctx.blobs.put(f"{staging}-{safe_key}-{uuid.uuid4().hex[:6]}", storage.stream,
                             content_type=storage.mimetype or "application/octet-stream", max_size=MAX_FILE)
     except BlobTooLarge:
         raise PayloadTooLarge(f"a file may be at most {MAX_FILE // 2**20} MB") from None

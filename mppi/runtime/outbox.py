@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 BATCH = 200
 UNROUTABLE_BACKOFF_MAX = 60.0
 CONFIRM_TIMEOUT = 15.0
+BACKLOG_EVERY = 1.0  # seconds between counts of the unsent rows for the backlog gauge
 
 
 @dataclass
@@ -122,6 +123,7 @@ class OutboxRelay:
         self.outbox = outbox
         self.metrics = metrics
         self.channel = ConfirmingChannel(amqp_uri)
+        self._count_after = 0.0
         self.loop = WakeableLoop(lambda: self.relay_once() >= BATCH, interval=poll_interval, name="outbox relay")
 
     def wake(self) -> None:
@@ -165,6 +167,9 @@ class OutboxRelay:
                             attempts=row.attempts + 1, next_attempt_at=now + timedelta(seconds=delay)))
                         self.metrics.outbox_unroutable.labels(row.event_type).inc()
                         log.warning("event %s has no bound queue yet; retrying in %.0fs", row.event_type, delay)
-            backlog = conn.execute(sa.select(sa.func.count()).select_from(o).where(o.c.sent_at.is_(None))).scalar()
-        self.metrics.outbox_backlog.set(backlog)
+            if time.monotonic() >= self._count_after:  # a gauge: once a second is enough, not once a round
+                backlog = conn.execute(sa.select(sa.func.count()).select_from(o).where(o.c.sent_at.is_(None))
+                                       ).scalar()
+                self.metrics.outbox_backlog.set(backlog)
+                self._count_after = time.monotonic() + BACKLOG_EVERY
         return len(rows)

@@ -156,6 +156,15 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory, webhook_ev
 # -- sending ------------------------------------------------------------------------------------------------------
 
 SEND_BATCH = 100
+_rescued_at: list[datetime] = []  # when this process last gave stuck deliveries back
+
+
+def _due_for_rescue(now: datetime) -> bool:
+    """At most once a minute per process: a stuck delivery waits STUCK_AFTER anyway."""
+    if _rescued_at and now - _rescued_at[0] < timedelta(minutes=1):
+        return False
+    _rescued_at[:] = [now]
+    return True
 
 
 def send_due(*, uow: UowFactory, mailer: Mailer, limit: int = SEND_BATCH, allow_private: bool = False) -> int:
@@ -164,9 +173,9 @@ def send_due(*, uow: UowFactory, mailer: Mailer, limit: int = SEND_BATCH, allow_
     written in one more; the emails of a round share one SMTP connection."""
     now = utcnow()
     with uow() as u:
-        # a worker that died mid-send left some behind
-        u.execute(D.update().where(D.c.status == "sending", D.c.next_attempt_at < now - STUCK_AFTER)
-                  .values(status="pending"))
+        if _due_for_rescue(now):  # a worker that died mid-send left some behind
+            u.execute(D.update().where(D.c.status == "sending", D.c.next_attempt_at < now - STUCK_AFTER)
+                      .values(status="pending"))
         q = sa.select(D.c.id).where(D.c.status == "pending", D.c.next_attempt_at <= now)
         due = [r.id for r in u.execute(q.order_by(D.c.next_attempt_at).limit(limit))]
         claimed = [r.id for r in u.execute(D.update().where(D.c.id.in_(due), D.c.status == "pending")
