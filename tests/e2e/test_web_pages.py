@@ -2,6 +2,7 @@
 import re
 
 from journeys import make_region
+from support import Client
 
 
 def test_a_citizen_finds_a_region_its_services_and_a_service_standard(anon, admin):
@@ -21,7 +22,8 @@ def test_a_citizen_finds_a_region_its_services_and_a_service_standard(anon, admi
     assert service.status_code == 200
     for heading in ("Persyaratan", "Prosedur", "Jangka waktu", "Biaya/tarif", "Produk pelayanan", "Pengaduan"):
         assert heading in service.text
-    english = anon.get(f"/r/{slug}/layanan/{region['service_id']}?lang=en").text
+    # a fresh browser: ?lang= is remembered in a cookie, and the shared client must stay Indonesian
+    english = Client(anon.base_url).get(f"/r/{slug}/layanan/{region['service_id']}?lang=en").text
     assert "Requirements" in english and 'lang="en"' in english
     assert anon.get(f"/r/{slug}/layanan/nope").status_code == 404
     assert anon.get("/r/no-such-region").status_code == 404

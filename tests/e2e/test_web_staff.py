@@ -33,6 +33,9 @@ def test_three_staff_roles_take_an_application_through_the_console_each_seeing_o
 
     seen = verifier.get(page)
     assert seen.status_code == 200
+    title = seen.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert app["tracking_number"] in title and "<" not in title  # the title is text, not the page's forms
+    assert seen.text.count('class="staff-action"') == 3  # one form per allowed action, each once
     assert _actions(seen.text) == {"verify", "request_revision", "reject"}
     assert ">Verifikasi</button>" in seen.text and "Minta perbaikan</button>" in seen.text
     assert "Nama lengkap anak" in seen.text and "Contoh isian" in seen.text  # the answers under their labels
