@@ -638,22 +638,30 @@ def _menu_patch(form: MultiDict) -> tuple[list[dict], list[int]]:
     return items, rows
 
 
-@pages.page(ADMIN + "/menu", methods=("GET", "POST"))
-def menu(w: WebCtx) -> Response:
+def _tenant_list_editor(w: WebCtx, *, field: str, prefix: str, to_values, to_patch, template: str, tab: str,
+                        count: str, **extra) -> Response:
+    """An editor of one of the region's lists (the menu, the home-page widgets): its rows as form fields, saved
+    whole through the tenant patch; a 422 comes back beside the rows' fields with everything typed."""
     _admin(w)
     errors: dict[str, str] = {}
-    values: MultiDict = _menu_values(_raw_tenant(w).get("menu") or [])
+    values: MultiDict = to_values(_raw_tenant(w).get(field) or [])
     status = 200
     if w.request.method == "POST":
-        items, rows = _menu_patch(w.form)
+        items, rows = to_patch(w.form)
         try:
-            w.api(tr.patch_tenant, {"menu": items})
-            return w.redirect(f"/r/{w.params['slug']}/admin/menu?saved=1")
+            w.api(tr.patch_tenant, {field: items})
+            return w.redirect(f"/r/{w.params['slug']}/admin/{tab}?saved=1")
         except ValidationFailed as exc:
-            values, errors, status = w.form, _errors(w, exc, _rows_input("m", "menu", rows)), 422
-    return _render(w, "admin/menu.html", "menu", status=status, v=values, errors=errors,
-                   n=_count(values, "n_menu"), services=_services(w),
-                   categories={k: v[w.lang] for k, v in CATEGORIES.items()}, saved=w.request.args.get("saved"))
+            values, errors, status = w.form, _errors(w, exc, _rows_input(prefix, field, rows)), 422
+    return _render(w, template, tab, status=status, v=values, errors=errors, n=_count(values, count),
+                   services=_services(w), saved=w.request.args.get("saved"), **extra)
+
+
+@pages.page(ADMIN + "/menu", methods=("GET", "POST"))
+def menu(w: WebCtx) -> Response:
+    return _tenant_list_editor(w, field="menu", prefix="m", to_values=_menu_values, to_patch=_menu_patch,
+                               template="admin/menu.html", tab="menu", count="n_menu",
+                               categories={k: v[w.lang] for k, v in CATEGORIES.items()})
 
 
 def _widget_values(widgets: list[dict]) -> MultiDict:
@@ -688,20 +696,9 @@ def _widget_patch(form: MultiDict) -> tuple[list[dict], list[int]]:
 
 @pages.page(ADMIN + "/beranda", methods=("GET", "POST"))
 def home_page(w: WebCtx) -> Response:
-    _admin(w)
-    errors: dict[str, str] = {}
-    values: MultiDict = _widget_values(_raw_tenant(w).get("dashboard") or [])
-    status = 200
-    if w.request.method == "POST":
-        items, rows = _widget_patch(w.form)
-        try:
-            w.api(tr.patch_tenant, {"dashboard": items})
-            return w.redirect(f"/r/{w.params['slug']}/admin/beranda?saved=1")
-        except ValidationFailed as exc:
-            values, errors, status = w.form, _errors(w, exc, _rows_input("d", "dashboard", rows)), 422
-    return _render(w, "admin/home.html", "beranda", status=status, v=values, errors=errors,
-                   n=_count(values, "n_widgets"), services=_services(w), kinds=_labels(w, WIDGET_LABELS),
-                   saved=w.request.args.get("saved"))
+    return _tenant_list_editor(w, field="dashboard", prefix="d", to_values=_widget_values, to_patch=_widget_patch,
+                               template="admin/home.html", tab="beranda", count="n_widgets",
+                               kinds=_labels(w, WIDGET_LABELS))
 
 
 def contrast_with_white(color: str) -> float | None:
