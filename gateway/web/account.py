@@ -15,7 +15,6 @@ from werkzeug.wrappers import Response
 from gateway.application_routes import (
     _actor,
     _call_with_files,
-    _stage,
     act,
     document,
     get_application,
@@ -35,7 +34,9 @@ from gateway.web.apply import (
     _service_message,
     _size,
     check_value,
+    form_of,
     seal,
+    take_answers,
     unseal,
 )
 from gateway.web.core import WebCtx, field_errors, pages, safe_next
@@ -314,24 +315,11 @@ class Resubmission:
 
     def take(self) -> dict[str, str]:
         """Keep what was posted (new files into staging); the problems found while doing so."""
-        w, problems = self.w, {}
+        w = self.w
         kept = unseal(w.gateway.secret, w.form.get("state", ""), **self.ids)
         if kept is not None:
             self.state = kept
-        for field in self.fields:
-            key = field["key"]
-            if field["type"] == "checkbox":
-                self.values[key] = "true" if w.form.get(key) else ""
-            elif field["type"] != "file":
-                self.values[key] = w.form.get(key, "")[:20_000]
-            else:
-                upload = w.files.get(key)
-                if upload is not None and upload.filename:
-                    self.drop(key)
-                    try:
-                        self.state["f"][key] = _stage(w.gateway, self.state["p"], key, upload)
-                    except MppiError:  # over the hard cap of any file
-                        problems[key] = w.t(f"{field['label']} terlalu besar", f"{field['label']} is too large")
+        problems = take_answers(w, self.fields, self.values, self.state["f"], self.state["p"])
         self.note = w.form.get("note", "").strip()[:20_000]
         return problems
 
@@ -348,21 +336,9 @@ class Resubmission:
                                         f"The note must be {NOTE_MAX} characters or fewer")
         return problems
 
-    def drop(self, key: str) -> None:
-        ref = self.state["f"].pop(key, None)
-        if ref is not None:
-            self.w.gateway.blobs.delete(ref["key"])
-
     def send(self) -> Response:
         w = self.w
-        form: dict[str, Any] = {}
-        for field in self.fields:
-            key, kind = field["key"], field["type"]
-            value = self.values.get(key, "")
-            if kind == "checkbox":
-                form[key] = value == "true"
-            elif kind != "file" and value.strip():
-                form[key] = value
+        form = form_of(self.fields, self.values)
         data: dict[str, Any] = {"action": "resubmit"}
         if self.note:
             data["note"] = self.note

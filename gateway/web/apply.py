@@ -192,6 +192,49 @@ def _service(w: WebCtx, service_id: str) -> dict:
     return json.loads(w.api(get_service, params={"service_id": service_id}).get_data())
 
 
+# -- answers as the pages keep them: text by field key, staged files by field key --------------------------------
+
+def take_answers(w: WebCtx, fields: list[dict], values: dict[str, str], staged: dict[str, dict],
+                 prefix: str) -> dict[str, str]:
+    """Keep the posted answers of ``fields`` in ``values``; a new file replaces the staged one (staged under
+    ``prefix``), ``hapus_<key>`` removes it; the problems found while doing so (a file over the hard cap)."""
+    problems = {}
+    for field in fields:
+        key = field["key"]
+        if field["type"] == "checkbox":
+            values[key] = "true" if w.form.get(key) else ""
+        elif field["type"] != "file":
+            values[key] = w.form.get(key, "")[:20_000]
+        elif (upload := w.files.get(key)) is not None and upload.filename:
+            drop_staged(w, staged, key)
+            try:
+                staged[key] = _stage(w.gateway, prefix, key, upload)
+            except MppiError:  # over the hard cap of any file
+                problems[key] = w.t(f"{field['label']} terlalu besar", f"{field['label']} is too large")
+        elif w.form.get(f"hapus_{key}"):
+            drop_staged(w, staged, key)
+    return problems
+
+
+def drop_staged(w: WebCtx, staged: dict[str, dict], key: str) -> None:
+    ref = staged.pop(key, None)
+    if ref is not None:
+        w.gateway.blobs.delete(ref["key"])
+
+
+def form_of(fields: list[dict], values: dict[str, str]) -> dict[str, Any]:
+    """The answers as the service's form: ticked boxes as booleans, empty answers left out, files apart."""
+    form: dict[str, Any] = {}
+    for field in fields:
+        key, kind = field["key"], field["type"]
+        value = values.get(key, "")
+        if kind == "checkbox":
+            form[key] = value == "true"
+        elif kind != "file" and value.strip():
+            form[key] = value
+    return form
+
+
 class _Chunks:
     """A file-like reader over a blob's chunks, to copy it."""
 
@@ -257,25 +300,7 @@ class Flow:
     # reading a posted page
     def take(self, index: int) -> dict[str, str]:
         """Keep the answers of page ``index`` (files into staging); the problems found while doing so."""
-        w, problems = self.w, {}
-        for field in self.steps[index]:
-            key = field["key"]
-            if field["type"] == "checkbox":
-                self.state["v"][key] = "true" if w.form.get(key) else ""
-                continue
-            if field["type"] != "file":
-                self.state["v"][key] = w.form.get(key, "")[:20_000]
-                continue
-            upload = w.files.get(key)
-            if upload is not None and upload.filename:
-                self.drop_file(key)
-                try:
-                    self.state["f"][key] = _stage(w.gateway, self.state["p"], key, upload)
-                except MppiError:  # over the hard cap of any file
-                    problems[key] = w.t(f"{field['label']} terlalu besar", f"{field['label']} is too large")
-            elif w.form.get(f"hapus_{key}"):
-                self.drop_file(key)
-        return problems
+        return take_answers(self.w, self.steps[index], self.state["v"], self.state["f"], self.state["p"])
 
     def check(self, index: int) -> dict[str, str]:
         problems = {}
@@ -286,9 +311,7 @@ class Flow:
         return problems
 
     def drop_file(self, key: str) -> None:
-        ref = self.state["f"].pop(key, None)
-        if ref is not None:
-            self.w.gateway.blobs.delete(ref["key"])
+        drop_staged(self.w, self.state["f"], key)
 
     # sending
     def send(self) -> Response:
@@ -305,14 +328,7 @@ class Flow:
             return self.show_step(first, {k: w.t(f"Lampirkan {self.by_key[k]['label']} lagi",
                                                  f"Attach {self.by_key[k]['label']} again")
                                           for k in missing if k in self.by_key})
-        form: dict[str, Any] = {}
-        for field in self.fields:
-            key, kind = field["key"], field["type"]
-            value = self.state["v"].get(key, "")
-            if kind == "checkbox":
-                form[key] = value == "true"
-            elif kind != "file" and value.strip():
-                form[key] = value
+        form = form_of(self.fields, self.state["v"])
         # the service deletes the files of a refused application: it gets copies, so the citizen keeps the good ones
         copies: list[dict] = []
         try:
