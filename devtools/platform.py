@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -184,6 +186,21 @@ class Platform:
                 last = str(exc)
             time.sleep(0.2)
         raise TimeoutError(f"platform not ready after {timeout}s: {last}")
+
+    @contextmanager
+    def running(self) -> Iterator[Platform]:
+        """The platform started for a ``with`` block and stopped after it; when it fails to start, the end of each
+        process's log is printed (pytest shows it beside the error)."""
+        try:
+            try:
+                self.start()
+            except Exception:
+                for name in list(self.procs):
+                    print(f"---- {name} ----\n{self.log(name)[-3000:]}")
+                raise
+            yield self
+        finally:
+            self.stop_all()
 
     def stop_all(self) -> None:
         for name in list(self.procs):

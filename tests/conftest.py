@@ -37,16 +37,9 @@ def databases():
 
 @pytest.fixture(scope="session")
 def platform(vhost, databases, tmp_path_factory):
-    p = Platform(var_dir=tmp_path_factory.mktemp("var"), amqp_uri=vhost.amqp_uri, database_urls=databases.urls)
-    try:
-        p.start()
-    except Exception:
-        for name in list(p.procs):
-            print(f"---- {name} ----\n{p.log(name)[-3000:]}")
-        p.stop_all()
-        raise
-    yield p
-    p.stop_all()
+    with Platform(var_dir=tmp_path_factory.mktemp("var"), amqp_uri=vhost.amqp_uri,
+                  database_urls=databases.urls).running() as p:
+        yield p
 
 
 @pytest.fixture(scope="session")

@@ -29,16 +29,11 @@ def platform(tmp_path_factory):
     vhost, databases = Vhost(), Databases()
     vhost.create()
     databases.create()
-    p = Platform(var_dir=tmp_path_factory.mktemp("var"), amqp_uri=vhost.amqp_uri, database_urls=databases.urls)
     try:
-        p.start()
-        yield p
-    except Exception:
-        for name in list(p.procs):
-            print(f"---- {name} ----\n{p.log(name)[-3000:]}")
-        raise
+        with Platform(var_dir=tmp_path_factory.mktemp("var"), amqp_uri=vhost.amqp_uri,
+                      database_urls=databases.urls).running() as p:
+            yield p
     finally:
-        p.stop_all()
         vhost.delete()
         databases.drop()
 

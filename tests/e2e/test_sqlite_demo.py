@@ -12,17 +12,11 @@ def demo(tmp_path_factory):
     var = tmp_path_factory.mktemp("demo")
     vhost = Vhost()  # its own: services on a shared vhost would answer each other's RPCs
     vhost.create()
-    p = Platform(var_dir=var, amqp_uri=vhost.amqp_uri, gateway_port=free_port(),
-                 database_urls={s: f"sqlite:///{var}/{s}.db" for s in SERVICES})
     try:
-        p.start()
-        yield p
-    except Exception:
-        for name in list(p.procs):
-            print(f"---- {name} ----\n{p.log(name)[-3000:]}")
-        raise
+        with Platform(var_dir=var, amqp_uri=vhost.amqp_uri, gateway_port=free_port(),
+                      database_urls={s: f"sqlite:///{var}/{s}.db" for s in SERVICES}).running() as p:
+            yield p
     finally:
-        p.stop_all()
         vhost.delete()
 
 
