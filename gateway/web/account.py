@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -39,7 +38,7 @@ from gateway.web.apply import (
     take_answers,
     unseal,
 )
-from gateway.web.core import WebCtx, field_errors, pages, safe_next
+from gateway.web.core import WebCtx, field_errors, pages, safe_next, sla_state
 from mppi.contracts.errors import (
     AccountExists,
     ActionNotAllowed,
@@ -207,21 +206,6 @@ def sign_out(w: WebCtx) -> Response:
 
 # -- my applications -------------------------------------------------------------------------------------------------
 
-def _sla(app: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """Whether the application is (or was) on time: ``state`` is ok, late, paused or ended."""
-    now = now or datetime.now(UTC)
-    due = datetime.fromisoformat(app["sla_due_at"])
-    if app["status"] == "completed":
-        done = next((h["at"] for h in reversed(app.get("history", [])) if h["to_status"] == "completed"), None)
-        finished = datetime.fromisoformat(done) if done else now
-        return {"state": "ok" if finished <= due else "late", "due": app["sla_due_at"]}
-    if app["status"] == "rejected":
-        return {"state": "ended", "due": app["sla_due_at"]}
-    if app["status"] == "revision_requested":
-        return {"state": "paused", "due": app["sla_due_at"]}
-    return {"state": "ok" if now <= due else "late", "due": app["sla_due_at"]}
-
-
 @pages.page("/permohonan")
 def my_list(w: WebCtx) -> Response:
     w.require_login()
@@ -232,7 +216,7 @@ def my_list(w: WebCtx) -> Response:
     for a in items:
         tenant = w.gateway.tenants.get(a["tenant"])
         names[a["tenant"]] = w.localize(tenant["name"]) if tenant else a["tenant"]
-        a["sla"] = _sla(a)
+        a["sla"] = sla_state(a)
     return w.render("account/applications.html", items=items, next_cursor=answer.get("next_cursor"),
                     region_names=names, **_labels(w))
 
@@ -253,7 +237,7 @@ def _revision_note(app: dict[str, Any]) -> str | None:
 @pages.page("/r/<slug>/permohonan/<application_id>")
 def my_application(w: WebCtx) -> Response:
     app = _application(w)
-    app["sla"] = _sla(app)
+    app["sla"] = sla_state(app)
     own = w.principal is not None and "citizen" in w.principal.roles
     resubmitted = w.request.args.get("dikirim-ulang") == "1" and app["status"] != "revision_requested"
     return w.render("account/application.html", app=app, revision_note=_revision_note(app), own=own,
@@ -492,6 +476,6 @@ def track_page(w: WebCtx) -> Response:
     tenant = w.gateway.tenants.get(found["tenant"])
     if tenant is not None:
         w.region(found["tenant"])
-    found["sla"] = _sla({**found, "history": [{"at": found["updated_at"], "to_status": found["status"]}]})
+    found["sla"] = sla_state({**found, "history": [{"at": found["updated_at"], "to_status": found["status"]}]})
     return w.render("account/track.html", number=number, found=found, error=None,
                     region_name=w.tenant["name"] if w.tenant else found["tenant"], **_labels(w))

@@ -15,7 +15,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -103,6 +103,22 @@ def local_time(value: str | datetime | None, tz: str = "Asia/Jakarta", with_time
     local = moment.astimezone(ZoneInfo(tz))
     zone = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}.get(tz, local.strftime("%Z"))
     return local.strftime(f"%d-%m-%Y %H:%M {zone}") if with_time else local.strftime("%d-%m-%Y")
+
+
+def sla_state(app: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """Whether an application is (or was) on time: ``state`` is ok, late, paused (waiting for the applicant) or
+    ended (rejected)."""
+    now = now or datetime.now(UTC)
+    due = datetime.fromisoformat(app["sla_due_at"])
+    if app["status"] == "completed":
+        done = next((h["at"] for h in reversed(app.get("history", [])) if h["to_status"] == "completed"), None)
+        finished = datetime.fromisoformat(done) if done else now
+        return {"state": "ok" if finished <= due else "late", "due": app["sla_due_at"]}
+    if app["status"] == "rejected":
+        return {"state": "ended", "due": app["sla_due_at"]}
+    if app["status"] == "revision_requested":
+        return {"state": "paused", "due": app["sla_due_at"]}
+    return {"state": "ok" if now <= due else "late", "due": app["sla_due_at"]}
 
 
 ENV.filters["rupiah"] = rupiah

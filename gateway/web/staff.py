@@ -2,7 +2,7 @@
 workflow's ``allowed_actions`` with a note."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -11,7 +11,7 @@ from gateway.application_routes import act, document, get_application, inbox, ou
 from gateway.auth import require_staff
 from gateway.catalog_routes import get_service
 from gateway.web import labels
-from gateway.web.core import WebCtx, field_errors, pages
+from gateway.web.core import WebCtx, field_errors, pages, sla_state
 from mppi.contracts.applications import OPEN_STATUSES, STATUSES
 from mppi.contracts.errors import MppiError, ValidationFailed
 from mppi.contracts.tenants import STAFF_ROLES
@@ -29,17 +29,17 @@ DONE_MESSAGE = {
 NOTE_NEEDED = ("reject", "request_revision")  # the applicant must be told why
 
 
+def _late(app: dict) -> bool:
+    """Past due and still waiting for staff (a finished one's lateness is history, not a call to act)."""
+    return app["status"] in OPEN_STATUSES and sla_state(app)["state"] == "late"
+
+
 def _staff(w: WebCtx) -> tuple[dict, str]:
     """The region of the path for its staff (a platform admin passes too): 404 outside it, 403 for others."""
     w.require_login()
     tenant = w.region()
     require_staff(w.principal, tenant["slug"], STAFF_ROLES)
     return tenant, tenant["slug"]
-
-
-def _late(status: str, due: str | None) -> bool:
-    return bool(due) and status in OPEN_STATUSES and status != "revision_requested" \
-        and datetime.fromisoformat(due) < datetime.now(UTC)
 
 
 # -- the inbox ----------------------------------------------------------------------------------------------------
@@ -52,7 +52,7 @@ def staff_inbox(w: WebCtx) -> Response:
         status = ""
     cursor = w.request.args.get("cursor") or None
     found = w.api(inbox, args={"status": status or None, "cursor": cursor, "limit": 20})
-    items = [{**i, "late": _late(i["status"], i.get("sla_due_at")),
+    items = [{**i, "late": _late(i),
               "status_label": labels.word(w.lang, labels.STATUS, i["status"])} for i in found["items"]]
     return w.render("staff/inbox.html", items=items, next_cursor=found.get("next_cursor"), chosen=status,
                     cursor=cursor, statuses=[(s, labels.word(w.lang, labels.STATUS, s)) for s in STATUSES],
@@ -109,7 +109,7 @@ def _application_page(w: WebCtx, slug: str, *, status: int = 200, errors: dict |
     return w.render("staff/application.html", status=status, app=app, slug=slug, answers=answers,
                     documents=documents, history=history, actions=actions, step_label=step.get("label", app["step"]),
                     step_sla=step.get("sla_days"), status_label=labels.word(w.lang, labels.STATUS, app["status"]),
-                    late=_late(app["status"], app["sla_due_at"]), done=done_text, errors=errors,
+                    late=_late(app), done=done_text, errors=errors,
                     summary=summary, failed_action=failed_action, note=note, refused=refused,
                     base=f"/r/{slug}/staf/permohonan/{app['id']}")
 
