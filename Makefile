@@ -8,7 +8,7 @@ export MPPI_ADMIN_PASSWORD ?= admin12345
 export MPPI_WEBHOOK_ALLOW_PRIVATE ?= true
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: install run test lint bench clean chromium screenshots
+.PHONY: install services run test lint bench clean chromium screenshots
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+services:  # RabbitMQ (management plugin on) and PostgreSQL: installed with apt-get if missing, started if stopped
+	@devtools/services.sh
 
 run: install
 	@$(PY) -m devtools.preflight
@@ -30,14 +33,14 @@ lint: install
 chromium:  # the browser tests drive Debian's chromium (Playwright's own browser download does not work offline)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -yq chromium; }
 
-test: install lint chromium
+test: install services lint chromium
 	$(VENV)/bin/pytest
 	$(VENV)/bin/pytest tests_browser
 
 screenshots: install chromium  # the main pages, phone and desktop, into docs/screenshots (shown in the README)
 	MPPI_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q tests_browser
 
-bench: install
+bench: install services
 	$(PY) bench/run.py
 
 clean:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from mppi.runtime.logging import correlation_id
@@ -87,25 +88,35 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=2, pool_pre_ping=True, pool_recycle=1800)
+    # No pre-ping (a round trip per checkout): a unit of work replays its first statement once on a fresh
+    # connection when the pooled one turns out dead (``UnitOfWork.execute``), which is all a pre-ping would buy.
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=2, pool_recycle=1800)
+
+
+def claim_statement(engine: Engine, processed: sa.Table):
+    """``INSERT … ON CONFLICT DO NOTHING`` of a processed-event mark: one round trip that says whether it was new."""
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    return insert(processed).on_conflict_do_nothing()
 
 
 class UnitOfWork:
     """One transaction. Events recorded with ``emit`` become outbox rows committed with the state change."""
 
-    def __init__(self, engine: Engine, *, source: str, outbox: sa.Table, processed: sa.Table,
+    def __init__(self, engine: Engine, *, source: str, outbox: sa.Table, claim: sa.Insert,
                  on_commit: Callable[[], None] | None = None):
         self._engine = engine
         self._source = source
-        self._outbox = outbox
-        self._processed = processed
+        self._insert_outbox = outbox.insert()  # statements built once: executing them again costs less
+        self._claim = claim
         self._on_commit = on_commit
         self.conn: Connection | None = None
         self._emitted = 0
+        self._fresh = False  # nothing has run yet in the current transaction
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self._engine.connect()
         self._tx = self.conn.begin()
+        self._fresh = True
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -117,36 +128,35 @@ class UnitOfWork:
             self.conn = None
 
     def execute(self, statement, params=None):
-        return self.conn.execute(statement, params) if params is not None else self.conn.execute(statement)
+        args = (statement,) if params is None else (statement, params)
+        try:
+            return self.conn.execute(*args)
+        except sa.exc.DBAPIError as exc:
+            if not (self._fresh and exc.connection_invalidated):
+                raise
+            # the pooled connection died while idle (the database restarted): nothing of this transaction has run,
+            # so it starts again on a new connection (SQLAlchemy has already thrown the pool's old ones away)
+            log.warning("database connection lost while idle; retrying on a new one")
+            self._tx.rollback()
+            self._tx = self.conn.begin()
+            return self.conn.execute(*args)
+        finally:
+            self._fresh = False
 
     def emit(self, event) -> None:
         """Write an event (a ``mppi.contracts.events.Event``) into the outbox of this transaction."""
         now = utcnow()
-        self.conn.execute(
-            self._outbox.insert().values(
-                event_id=event.event_id,
-                source=self._source,
-                event_type=event.type,
-                payload=json.dumps(event.model_dump(mode="json"), ensure_ascii=False),
-                correlation_id=correlation_id.get(),
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
+        self.execute(self._insert_outbox, {
+            "event_id": event.event_id, "source": self._source, "event_type": event.type,
+            "payload": json.dumps(event.model_dump(mode="json"), ensure_ascii=False),
+            "correlation_id": correlation_id.get(), "created_at": now, "next_attempt_at": now})
         self._emitted += 1
 
     def claim_event(self, handler: str, event_id: str) -> bool:
-        """Mark an incoming event as processed by ``handler``; False when it already was (a redelivery)."""
-        exists = self.conn.execute(
-            sa.select(self._processed.c.event_id).where(
-                self._processed.c.handler == handler, self._processed.c.event_id == event_id
-            )
-        ).first()
-        if exists:
-            return False
-        # the primary key makes a concurrent duplicate fail at insert or commit, so its effect is rolled back
-        self.conn.execute(self._processed.insert().values(handler=handler, event_id=event_id, processed_at=utcnow()))
-        return True
+        """Mark an incoming event as processed by ``handler``; False when it already was (a redelivery). A concurrent
+        duplicate waits at the insert for the first one's transaction and then finds it claimed."""
+        row = {"handler": handler, "event_id": event_id, "processed_at": utcnow()}
+        return self.execute(self._claim, row).rowcount == 1
 
     def commit(self) -> None:
         self._tx.commit()
@@ -154,15 +164,17 @@ class UnitOfWork:
             self._on_commit()
         self._emitted = 0
         self._tx = self.conn.begin()
+        self._fresh = True
 
 
 def uow_factory(engine: Engine, *, source: str, metadata: sa.MetaData,
                 on_commit: Callable[[], None] | None = None) -> Callable[[], UnitOfWork]:
     """A ``unit_of_work()`` factory over a service's engine and its outbox tables."""
-    outbox, processed = metadata.tables["outbox"], metadata.tables["processed_events"]
+    outbox = metadata.tables["outbox"]
+    claim = claim_statement(engine, metadata.tables["processed_events"])
 
     def unit_of_work() -> UnitOfWork:
-        return UnitOfWork(engine, source=source, outbox=outbox, processed=processed, on_commit=on_commit)
+        return UnitOfWork(engine, source=source, outbox=outbox, claim=claim, on_commit=on_commit)
 
     return unit_of_work
 

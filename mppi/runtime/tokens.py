@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 
@@ -34,7 +35,17 @@ def issue(secret: bytes, *, account_id: str, roles: list[str], tenant: str | Non
 
 
 def verify(secret: bytes, token: str) -> Principal | None:
-    """The principal of a valid, unexpired token; None for anything else."""
+    """The principal of a valid, unexpired token; None for anything else. A token's signature and claims are checked
+    once and remembered (a token never changes, and the gateway sees the same few thousand again and again); its
+    expiry is checked on every call."""
+    checked = _checked(secret, token)
+    if checked is None or checked[1] <= time.time():
+        return None
+    return checked[0]
+
+
+@lru_cache(maxsize=8192)
+def _checked(secret: bytes, token: str) -> tuple[Principal, float] | None:
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["sub", "exp", "iat"]})
@@ -47,4 +58,4 @@ def verify(secret: bytes, token: str) -> Principal | None:
     if tenant is not None and not isinstance(tenant, str):
         return None
     name = claims.get("name") if isinstance(claims.get("name"), str) else ""
-    return Principal(account_id=str(claims["sub"]), roles=tuple(roles), tenant=tenant, name=name)
+    return Principal(account_id=str(claims["sub"]), roles=tuple(roles), tenant=tenant, name=name), claims["exp"]

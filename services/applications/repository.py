@@ -18,10 +18,16 @@ _COLUMNS = ("tenant", "id", "tracking_number", "service", "workflow", "applicant
             "paused_at", "breached_at", "output")
 
 
+# the statements of a submission, built once (building a statement costs more than executing a cached one)
+_OPEN_VERSION = sa.select(OPEN.c.version).where(OPEN.c.tenant == sa.bindparam("tenant"),
+                                                OPEN.c.service_id == sa.bindparam("service_id"))
+_INSERT_APPLICATION = A.insert()
+_INSERT_HISTORY = H.insert()
+
+
 def open_version(uow: UnitOfWork, tenant: str, service_id: str) -> dict[str, Any] | None:
     """The definition of the service's version open for applications (read-only: it is shared from a cache)."""
-    row = uow.execute(sa.select(OPEN.c.version).where(OPEN.c.tenant == tenant, OPEN.c.service_id == service_id)
-                      ).first()
+    row = uow.execute(_OPEN_VERSION, {"tenant": tenant, "service_id": service_id}).first()
     return None if row is None else version(uow, tenant, service_id, row.version)
 
 
@@ -79,7 +85,8 @@ def get_by_tracking(uow: UnitOfWork, tracking_number: str) -> Application | None
 
 def add(uow: UnitOfWork, app: Application) -> None:
     values = {k: getattr(app, k) for k in _COLUMNS}
-    uow.execute(A.insert().values(**values, service_id=app.service["id"], service_version=app.service["version"]))
+    uow.execute(_INSERT_APPLICATION, {**values, "service_id": app.service["id"],
+                                      "service_version": app.service["version"]})
     _append_history(uow, app)
 
 
@@ -97,7 +104,7 @@ def _append_history(uow: UnitOfWork, app: Application) -> None:
              "from_status": t.from_status, "to_status": t.to_status, "from_step": t.from_step, "to_step": t.to_step,
              "actor_role": t.actor_role, "actor_id": t.actor_id, "note": t.note} for i, t in enumerate(app.new_history)]
     if rows:
-        uow.execute(H.insert(), rows)
+        uow.execute(_INSERT_HISTORY, rows)
     app.new_history.clear()
 
 

@@ -11,12 +11,11 @@ from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from kombu import Exchange
-from nameko.amqp.publish import Publisher
-from nameko.constants import PERSISTENT
+from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 
 from mppi.runtime import settings
+from mppi.runtime.confirms import ConfirmingChannel
 from mppi.runtime.loops import WakeableLoop
 from services.notifications.broker_users import BrokerUsers
 from services.notifications.feed import CONTENT_TYPE, EXCHANGE
@@ -29,7 +28,8 @@ def message(*, sender: str, to: str, subject: str, body: str, message_id: str) -
     name, address = parseaddr(sender)
     msg["From"] = formataddr((name, address), charset="utf-8")
     msg["To"] = to
-    msg["Subject"] = Header(subject, "utf-8")
+    subject = " ".join(subject.split())  # one line, whatever a region's template or a service name held
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # encoded words only when needed
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = f"<{message_id}@mppi>"
     return msg
@@ -124,17 +124,36 @@ class Mail(DependencyProvider):
 
 
 class PublicFeed(DependencyProvider):
-    """Publishes CloudEvents to ``mppi.public``: persistent, with publisher confirms."""
+    """Publishes CloudEvents to ``mppi.public``: persistent, with publisher confirms, on a few confirming channels
+    kept open (one per handler publishing at that moment). Raises when the broker did not take the event, so the
+    handler fails and the event is retried."""
 
     def setup(self) -> None:
-        self.exchange = Exchange(EXCHANGE, type="topic", durable=True, delivery_mode=PERSISTENT)
-        self.publisher = Publisher(self.container.config["AMQP_URI"], use_confirms=True, serializer="json",
-                                   delivery_mode=PERSISTENT, declare=[self.exchange])
+        self.amqp_uri = self.container.config["AMQP_URI"]
+        self._idle: LightQueue = LightQueue()
 
     def publish(self, routing_key: str, event: dict) -> None:
-        body = json.dumps(event, ensure_ascii=False).encode()
-        self.publisher.publish(body, exchange=self.exchange, routing_key=routing_key, content_type=CONTENT_TYPE,
-                               content_encoding="utf-8", message_id=event["id"])
+        try:
+            channel = self._idle.get_nowait()
+        except Empty:
+            channel = ConfirmingChannel(self.amqp_uri)
+        try:
+            body = json.dumps(event, ensure_ascii=False).encode()
+            outcome = channel.publish([(event["id"], EXCHANGE, routing_key, body, {})], content_type=CONTENT_TYPE,
+                                      mandatory=False)  # a feed nobody subscribes to yet is fine
+        finally:
+            self._idle.put(channel)  # it closed itself if it failed, and opens again when next used
+        if event["id"] not in outcome.confirmed:
+            raise RuntimeError(f"the broker did not take feed event {event['id']}")
+
+    def stop(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except Empty:
+                return
+
+    kill = stop
 
     def get_dependency(self, worker_ctx):
         return self.publish

@@ -92,19 +92,25 @@ def _recipients(event: ApplicationEvent, people: dict[str, Any]) -> list[tuple[s
     return []
 
 
+# the statements of every application event, built once (building a statement costs more than executing it cached)
+_PEOPLE = sa.select(C).where(sa.or_(C.c.account_id == sa.bindparam("applicant"),
+                                   sa.and_(C.c.tenant == sa.bindparam("tenant"), C.c.active.is_(True))))
+_REGION = (sa.select(T.c.name, T.c.timezone, channels.TC.c.config)
+           .select_from(T.outerjoin(channels.TC, channels.TC.c.tenant == T.c.tenant))
+           .where(T.c.tenant == sa.bindparam("tenant")))
+_INSERT_NOTIFICATIONS, _INSERT_DELIVERIES = N.insert(), D.insert()
+
+
 def _people(u: UnitOfWork, event: ApplicationEvent) -> dict[str, Any]:
     """The applicant and the region's active staff, by account id, in one query."""
-    rows = u.execute(sa.select(C).where(sa.or_(C.c.account_id == event.data["applicant_id"],
-                                               sa.and_(C.c.tenant == event.tenant, C.c.active.is_(True)))))
+    rows = u.execute(_PEOPLE, {"applicant": event.data["applicant_id"], "tenant": event.tenant})
     return {r.account_id: r for r in rows}
 
 
 def _params(u: UnitOfWork, event: ApplicationEvent) -> tuple[dict[str, Any], dict[str, Any]]:
     """The message parameters and the region's channel configuration, in one query."""
     d = event.data
-    tenant = u.execute(sa.select(T.c.name, T.c.timezone, channels.TC.c.config)
-                       .select_from(T.outerjoin(channels.TC, channels.TC.c.tenant == T.c.tenant))
-                       .where(T.c.tenant == event.tenant)).first()
+    tenant = u.execute(_REGION, {"tenant": event.tenant}).first()
     if tenant is None:  # the region's own event has not reached us yet
         config = channels.config_of(u, event.tenant)
     else:
@@ -143,9 +149,9 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory, webhook_ev
                     sends.append({"id": new_id(), "notification_id": nid, "channel": channel, "status": "pending",
                                   "next_attempt_at": now})
         if notes:  # one statement each, however many recipients
-            u.execute(N.insert(), notes)
+            u.execute(_INSERT_NOTIFICATIONS, notes)
         if sends:
-            u.execute(D.insert(), sends)
+            u.execute(_INSERT_DELIVERIES, sends)
         deliveries = [d["id"] for d in sends]
         if webhook_event is not None:
             deliveries += subscriptions.enqueue_in(u, event.tenant, webhook_event, now)
@@ -188,18 +194,23 @@ def send_due(*, uow: UowFactory, mailer: Mailer, limit: int = SEND_BATCH, allow_
         configs = {t: channels.config_of(u, t) for t in tenants}
         u.commit()
     with mailer.session():
-        results = {row.id: _send(row, overrides[row.tenant], configs[row.tenant], mailer=mailer,
-                                 allow_private=allow_private) for row in rows}
-    if results:
+        retry = {row.id: _send(row, overrides[row.tenant], configs[row.tenant], mailer=mailer,
+                               allow_private=allow_private) for row in rows}
+    sent = [did for did, values in retry.items() if values is None]
+    if rows:
         with uow() as u:
-            for did, values in results.items():
-                u.execute(D.update().where(D.c.id == did).values(**values))
+            if sent:  # one statement for every message that left
+                u.execute(D.update().where(D.c.id.in_(sent))
+                          .values(status="sent", sent_at=utcnow(), attempts=D.c.attempts + 1, last_error=None))
+            for did, values in retry.items():
+                if values is not None:
+                    u.execute(D.update().where(D.c.id == did).values(**values))
             u.commit()
-    return len(results)
+    return len(rows)
 
 
-def _send(row, overrides: dict, config: dict, *, mailer: Mailer, allow_private: bool) -> dict[str, Any]:
-    """Send one delivery; the values its row gets."""
+def _send(row, overrides: dict, config: dict, *, mailer: Mailer, allow_private: bool) -> dict[str, Any] | None:
+    """Send one delivery: None when it left, else the values its row gets (back off and retry, or give up)."""
     title, body = templates.render(row.type, row.language, row.params, overrides)
     try:
         if row.channel == "email":
@@ -209,7 +220,7 @@ def _send(row, overrides: dict, config: dict, *, mailer: Mailer, allow_private: 
         else:
             channels.send_by_provider(config[row.channel], to=_msisdn(row.phone), text=f"{title}\n{body}",
                                       message_id=row.id, allow_private=allow_private)
-        return {"status": "sent", "sent_at": utcnow(), "attempts": row.attempts + 1, "last_error": None}
+        return None
     except Exception as exc:  # the server or provider refused or is away: back off and retry
         attempts = row.attempts + 1
         return {"attempts": attempts, "last_error": str(exc)[:500],

@@ -131,9 +131,12 @@ def enqueue_in(u: UnitOfWork, tenant: str, event: dict[str, Any], now: datetime)
     return queue_for(u, _webhooks(u, tenant), event, now)
 
 
+_ACTIVE_WEBHOOKS = sa.select(S.c.id).where(S.c.tenant == sa.bindparam("tenant"), S.c.kind == "webhook",
+                                           S.c.status == "active")  # built once: it runs for every event
+
+
 def _webhooks(u: UnitOfWork, tenant: str) -> list[str]:
-    return [r.id for r in u.execute(sa.select(S.c.id).where(S.c.tenant == tenant, S.c.kind == "webhook",
-                                                            S.c.status == "active"))]
+    return [r.id for r in u.execute(_ACTIVE_WEBHOOKS, {"tenant": tenant})]
 
 
 def queue_for(u: UnitOfWork, subs: list[str], event: dict[str, Any], now: datetime) -> list[str]:

@@ -94,3 +94,32 @@ def test_each_service_serves_its_own_metrics(platform, admin):
     text = requests.get(f"http://127.0.0.1:{platform.metrics_ports['tenants']}/metrics", timeout=5).text
     assert 'tenants_entrypoint_calls_total{entrypoint="get_me",outcome="ok"}' in text
     assert "tenants_outbox_backlog" in text and "tenants_entrypoint_seconds_bucket" in text
+
+
+def test_every_service_answers_at_once_after_the_database_drops_its_connections(databases, admin, new_tenant):
+    """As after a database restart: the pooled connections are dead. The first request to each service still
+    succeeds (its transaction starts again on a new connection), and so does a write with an event."""
+    slug, tenant_admin = new_tenant()
+    reads = ["/api/v1/me", "/api/v1/me/applications", "/api/v1/me/notifications", "/api/v1/templates/akta-kematian"]
+    for path in reads:  # every service's pool holds a connection now
+        assert admin.get(path).status_code == 200, path
+    assert _drop_connections(databases) >= 4
+    for path in reads:
+        r = admin.get(path)
+        assert r.status_code == 200, (path, r.text)
+    r = tenant_admin.post(f"/api/v1/tenants/{slug}/staff", json={
+        "email": f"v-{slug}@example.id", "full_name": "Verifikator", "password": "password-123", "roles": ["verifier"]})
+    assert r.status_code == 201, r.text
+
+
+def _drop_connections(databases) -> int:
+    """Terminate every server process connected to the test's databases; how many there were."""
+    names = [url.rsplit("/", 1)[1] for url in databases.urls.values()]
+    conn = databases._admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ANY(%s)",
+                        (names,))
+            return cur.fetchone()[0]
+    finally:
+        conn.close()

@@ -23,6 +23,15 @@ def test_a_token_round_trips_and_tampering_or_expiry_is_refused():
     assert tokens.verify(secret, unsigned) is None
 
 
+def test_a_token_checked_once_is_still_refused_once_it_expires(monkeypatch):
+    secret = b"e" * 32
+    t = tokens.issue(secret, account_id="a2", roles=["citizen"], tenant=None, ttl=60)
+    assert tokens.verify(secret, t).account_id == "a2"  # checked and remembered
+    later = time.time() + 61
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    assert tokens.verify(secret, t) is None
+
+
 def test_processes_starting_together_share_one_generated_token_key(tmp_path):
     cfg = settings.load({"MPPI_VAR_DIR": str(tmp_path)})
     keys = []

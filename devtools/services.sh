@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# What the tests and the bench need on this machine: RabbitMQ (with its management plugin), PostgreSQL and make.
+# Installs them with apt-get when they are missing, starts them when they are stopped; quiet when all is well.
+# Used by `.ci/run`, `make test` and `make bench`.
+set -euo pipefail
+
+missing=()
+command -v rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
+command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -yq "${missing[@]}"
+fi
+
+if ! rabbitmqctl -q status >/dev/null 2>&1; then
+  echo "starting RabbitMQ"
+  rabbitmq-server -detached
+fi
+rabbitmqctl -q await_startup --timeout 120
+if ! curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1; then
+  rabbitmq-plugins -q enable rabbitmq_management >/dev/null
+  for _ in $(seq 1 60); do
+    curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1 && break
+    sleep 1
+  done
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+fi
+for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
