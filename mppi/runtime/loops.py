@@ -1,20 +1,24 @@
 """A background loop of a service that works in rounds: again at once after a full round, else when woken (a commit
 brought new work) or after its interval, and with back-off while the broker or the database is away. The outbox
-relay and the notifications' sender run on it: under load one round takes everything that piled up meanwhile."""
+relay and the notifications' sender run on it: under load one round takes everything that piled up meanwhile, and a
+woken loop first waits ``gather`` seconds so that a round under load takes several commits' work instead of one
+(each round costs a few round trips to the database and the broker, whatever its size)."""
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
 
 class WakeableLoop:
-    def __init__(self, round_: Callable[[], bool], *, interval: float, name: str):
+    def __init__(self, round_: Callable[[], bool], *, interval: float, name: str, gather: float = 0.0):
         """``round_()`` does one round and says whether it was full (so there may be more waiting)."""
         self.round = round_
         self.interval = interval
+        self.gather = gather
         self.name = name
         self._wake = threading.Event()
         self._running = False
@@ -39,5 +43,5 @@ class WakeableLoop:
                 log.warning("%s failed; retrying", self.name, exc_info=True)
                 self._wake.wait(min(30.0, 0.5 * 2**failures))
                 continue
-            if not full:
-                self._wake.wait(self.interval)
+            if not full and self._wake.wait(self.interval) and self.gather and self._running:
+                time.sleep(self.gather)

@@ -1,6 +1,7 @@
 """Tables of the applications service (its own database); tenant data leads with ``tenant``."""
 import sqlalchemy as sa
 
+from mppi.contracts.applications import OPEN_STATUSES
 from mppi.runtime.database import UtcDateTime, runtime_tables
 
 metadata = sa.MetaData()
@@ -50,7 +51,11 @@ applications = sa.Table(
     sa.Column("completed_at", UtcDateTime()),
     sa.Column("output", sa.JSON),
 )
-# the staff inbox: a region's open work, earliest due first
+# the staff inbox: a region's open work, earliest due first, read in index order and stopped after a page (the
+# partial index); one status of any kind, earliest due first (the full one)
+_open = applications.c.status.in_(OPEN_STATUSES)
+sa.Index("ix_applications_open_inbox", applications.c.tenant, applications.c.sla_due_at, applications.c.id,
+         postgresql_where=_open, sqlite_where=_open)
 sa.Index("ix_applications_inbox", applications.c.tenant, applications.c.status, applications.c.sla_due_at,
          applications.c.id)
 sa.Index("ix_applications_applicant", applications.c.applicant_id, applications.c.submitted_at)

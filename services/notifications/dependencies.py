@@ -93,7 +93,7 @@ class Outgoing(DependencyProvider):
         self.interval = interval
 
     def setup(self) -> None:
-        self.loop = WakeableLoop(self._round, interval=self.interval, name="notification sender")
+        self.loop = WakeableLoop(self._round, interval=self.interval, name="notification sender", gather=0.02)
 
     def _round(self) -> bool:
         deps = {d.attr_name: d for d in self.container.dependencies}
