@@ -167,6 +167,62 @@ def run_python(url: str, *, connections: int, duration: float, headers: dict[str
                       "python", {"processes": procs_n})
 
 
+# ---- open loop: a fixed arrival rate -------------------------------------------------------------------------
+
+def run_paced(url: str, *, rate: float, duration: float, headers: dict[str, str] | None = None,
+              connections: int = 64) -> LoadResult:
+    """Requests offered at ``rate`` per second for ``duration`` seconds whatever the answers' pace (open loop, as
+    users arrive), over up to ``connections`` keep-alive connections. Each latency is counted from when its request
+    was due, not from when a free connection sent it, so a stall is charged to every request that waited behind it
+    (no coordinated omission)."""
+    parts = urlsplit(url)
+    if parts.hostname != "127.0.0.1":
+        raise ValueError("the bench only loads 127.0.0.1")
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    total = max(1, round(rate * duration))
+    start = time.perf_counter() + 0.5
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = [0]
+    counter = iter(range(total))
+
+    def loop() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=10)
+        try:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                due = start + i / rate
+                if (wait := due - time.perf_counter()) > 0:
+                    time.sleep(wait)
+                try:
+                    conn.request("GET", path, headers=headers or {})
+                    resp = conn.getresponse()
+                    resp.read()
+                    ok = 200 <= resp.status < 400
+                except (OSError, http.client.HTTPException):
+                    ok = False
+                    conn.close()
+                    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=10)
+                with lock:
+                    latencies.append(time.perf_counter() - due)
+                    errors[0] += not ok
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(duration + 60)
+    elapsed = time.perf_counter() - start
+    q = statistics.quantiles(latencies, n=100, method="inclusive")
+    return LoadResult(len(latencies) / max(elapsed, 1e-9), q[49] * 1e3, q[98] * 1e3, len(latencies), errors[0],
+                      "python (open loop)", {"offered_rate": rate})
+
+
 class LoadGenerator:
     """One interface over wrk or the Python fallback."""
 

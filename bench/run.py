@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 from amqp_baseline import EventTap, percentiles_ms, publish_consume
-from load import LoadGenerator, LoadResult
+from load import LoadGenerator, LoadResult, run_paced
 from submit import ApplicationTap, encode, pct_ms, run_submissions, steady_rate
 
 from devtools import bulk_load
@@ -378,20 +378,27 @@ class Bench:
         page = self.http.get(self.url(path), headers=h, timeout=30).json()
         row = self.load("inbox", "staff inbox GET /tenants/{t}/applications?limit=20", path, h)
         one: LoadResult = self.gen.run(self.url(path), connections=1, duration=self.args.duration, headers=h)
+        rate = self.args.inbox_rate
+        paced = run_paced(self.url(path), rate=rate, duration=self.args.duration, headers=h)
         sql = inbox_sql(slug, limit=21)  # the service asks for one more row to know whether a next page exists
         times, plan = time_sql(self.p.database_urls["applications"], sql, self.args.sql_runs)
         s50, s99 = pct_ms(times, 50), pct_ms(times, 99)
         scan = next((line.strip().removeprefix("-> ").strip() for line in plan if "Scan" in line), "?")
-        goal = "MET" if row.p99_ms < 50 else f"MISSED at {self.args.connections} conns"
-        if one.p99_ms < 50:
-            goal += ", met by one connection alone"
-        row.notes += (f"; {len(page.get('items', []))} items a page; one connection alone {one.rps:.0f} req/s p50 "
-                      f"{one.p50_ms:.2f} ms p99 {one.p99_ms:.2f} ms; SQL alone ({len(times)} runs, psycopg2) "
-                      f"p50 {s50:.2f} ms p99 {s99:.2f} ms, plan: {plan[0].strip()} / {scan}; goal inbox p99 < 50 ms: "
-                      f"{goal}; {self.bulk_note}")
+        # the goal is read at an offered load (open loop): the row's own figure, 32 connections as fast as they
+        # can, is the saturation throughput, whose latency is only the queue (32 / throughput)
+        goal = "MET" if paced.p99_ms < 50 and paced.errors == 0 else "MISSED"
+        row.notes += (f"; {len(page.get('items', []))} items a page; offered {rate:.0f} req/s (open loop, latency "
+                      f"from when each was due): p50 {paced.p50_ms:.2f} ms p99 {paced.p99_ms:.2f} ms, errors "
+                      f"{paced.errors}; one connection alone {one.rps:.0f} req/s p50 {one.p50_ms:.2f} ms p99 "
+                      f"{one.p99_ms:.2f} ms; SQL alone ({len(times)} runs, psycopg2) p50 {s50:.2f} ms p99 "
+                      f"{s99:.2f} ms, plan: {plan[0].strip()} / {scan}; goal inbox p99 < 50 ms at {rate:.0f} req/s "
+                      f"offered: {goal} (at {self.args.connections} connections flat out, p99 {row.p99_ms:.0f} ms: "
+                      f"saturated); {self.bulk_note}")
         row.extra.update({"sql_p50_ms": s50, "sql_p99_ms": s99, "sql_runs": len(times), "sql": sql,
                           "plan_top": plan[0].strip(), "plan_scan": scan, "plan": plan,
-                          "items": len(page.get("items", [])), "one_connection": {
+                          "items": len(page.get("items", [])), "offered": {
+                              "rate": rate, "rps": paced.rps, "p50_ms": paced.p50_ms, "p99_ms": paced.p99_ms,
+                              "requests": paced.requests, "errors": paced.errors}, "one_connection": {
                               "rps": one.rps, "p50_ms": one.p50_ms, "p99_ms": one.p99_ms, "requests": one.requests,
                               "errors": one.errors}})
         return row
@@ -403,8 +410,8 @@ def inbox_sql(slug: str, *, limit: int) -> str:
     from sqlalchemy.dialects import postgresql
 
     class Capture:
-        def execute(self, statement):
-            self.statement = statement
+        def execute(self, statement, params=None):
+            self.statement = statement.params(params) if params else statement
             return self
 
         def all(self):
@@ -520,6 +527,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="load generator processes the citizens are shared over (default 4)")
     ap.add_argument("--applications", type=int, default=1_000_000,
                     help="applications bulk-loaded over the regions for the inbox row (default 1000000)")
+    ap.add_argument("--inbox-rate", type=float, default=200,
+                    help="inbox requests a second offered for the inbox goal (default 200: 10,000 staff each opening "
+                         "the inbox every 50 s)")
     ap.add_argument("--sql-runs", type=int, default=2000, help="runs of the inbox SQL timed alone (default 2000)")
     args = ap.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",")] if args.only else list(BENCHES)

@@ -237,14 +237,19 @@ def get_application(tenant: str, app_id: str, *, actor: Actor, uow: UowFactory) 
         return {**view(app, actor), "survey_answered": answered}
 
 
-def _summary(row) -> dict[str, Any]:
-    summary = {"id": row.id, "tenant": row.tenant, "tracking_number": row.tracking_number,
-               "service": {"id": row.service["id"], "name": row.service["name"]}, "status": row.status,
-               "step": row.step, "submitted_at": row.submitted_at.isoformat(),
-               "sla_due_at": row.sla_due_at.isoformat()}
-    if "applicant_name" in row._fields:  # the staff inbox names the applicant; a citizen's own list needs not
-        summary["applicant_name"] = row.applicant_name
-    return summary
+def _summaries(rows) -> list[dict[str, Any]]:
+    """List items from ``repo.inbox`` or ``repo.of_applicant`` rows (the same columns in the same order; the staff
+    inbox adds the applicant's name). Rows are unpacked, not read by attribute: a page is read often, and a Row's
+    attribute costs about four times an unpacked column."""
+    out = []
+    for tenant, app_id, number, service, status, step, submitted_at, due, *name in rows:
+        summary = {"id": app_id, "tenant": tenant, "tracking_number": number,
+                   "service": {"id": service["id"], "name": service["name"]}, "status": status, "step": step,
+                   "submitted_at": submitted_at.isoformat(), "sla_due_at": due.isoformat()}
+        if name:
+            summary["applicant_name"] = name[0]
+        out.append(summary)
+    return out
 
 
 def inbox(tenant: str, *, actor: Actor, status: str | None, service_id: str | None, limit: int,
@@ -255,7 +260,7 @@ def inbox(tenant: str, *, actor: Actor, status: str | None, service_id: str | No
     with uow() as u:
         rows = repo.inbox(u, tenant, statuses=statuses, service_id=service_id, limit=limit + 1,
                           after=decode_cursor(cursor))
-    items = [_summary(r) for r in rows[:limit]]
+    items = _summaries(rows[:limit])
     last = rows[limit - 1] if len(rows) > limit else None
     return {"items": items, "next_cursor": encode_cursor(last.sla_due_at, last.id) if last else None}
 
@@ -263,7 +268,7 @@ def inbox(tenant: str, *, actor: Actor, status: str | None, service_id: str | No
 def my_applications(*, actor: Actor, limit: int, cursor: str | None, uow: UowFactory) -> dict[str, Any]:
     with uow() as u:
         rows = repo.of_applicant(u, actor.id, limit=limit + 1, after=decode_cursor(cursor))
-    items = [_summary(r) for r in rows[:limit]]
+    items = _summaries(rows[:limit])
     last = rows[limit - 1] if len(rows) > limit else None
     return {"items": items, "next_cursor": encode_cursor(last.submitted_at, last.id) if last else None}
 
