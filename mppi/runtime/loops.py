@@ -1,8 +1,9 @@
 """A background loop of a service that works in rounds: again at once after a full round, else when woken (a commit
 brought new work) or after its interval, and with back-off while the broker or the database is away. The outbox
-relay and the notifications' sender run on it: under load one round takes everything that piled up meanwhile, and a
-woken loop first waits ``gather`` seconds so that a round under load takes several commits' work instead of one
-(each round costs a few round trips to the database and the broker, whatever its size)."""
+relay and the notifications' sender run on it: under load one round takes everything that piled up meanwhile. When
+commits stream in (new work landed while a round ran) the loop first waits ``gather`` seconds, so the next round
+takes several commits' work instead of one or two (each round costs a few round trips to the database and the
+broker, whatever its size); a commit that finds the loop idle is taken at once."""
 from __future__ import annotations
 
 import logging
@@ -43,5 +44,10 @@ class WakeableLoop:
                 log.warning("%s failed; retrying", self.name, exc_info=True)
                 self._wake.wait(min(30.0, 0.5 * 2**failures))
                 continue
-            if not full and self._wake.wait(self.interval) and self.gather and self._running:
-                time.sleep(self.gather)
+            if full:
+                continue
+            if self._wake.is_set():  # work landed during the round: commits are streaming in
+                if self.gather:
+                    time.sleep(self.gather)
+            else:
+                self._wake.wait(self.interval)
