@@ -55,18 +55,24 @@ class _Link:
             self.drop()
             raise
 
-    def read_pending(self) -> None:
-        """Handle what the broker sent since the last read (a late reply, or a close: that one raises).
+    def still_open(self) -> bool:
+        """Handle what the broker sent since the last read (a late reply, or a close); False, with the link dropped,
+        when the broker closed it.
 
         Neither end reads its connection between messages, so a connection the broker closed (a restart, a forced
         close) would otherwise swallow the next message; checking first lets the message go on a fresh one."""
         poller = _select.poll()
-        poller.register(self.connection.sock.fileno(), _select.POLLIN)
-        while poller.poll(0):
-            try:
-                self.connection.drain_events(timeout=0)
-            except TimeoutError:
-                return
+        try:
+            poller.register(self.connection.sock.fileno(), _select.POLLIN)
+            while poller.poll(0):
+                try:
+                    self.connection.drain_events(timeout=0)
+                except TimeoutError:
+                    break
+            return True
+        except BROKER_ERRORS:
+            self.drop()
+            return False
 
     def close(self) -> None:
         try:
@@ -118,11 +124,8 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
     def _reply(self, reply: amqp.Message, reply_to: str) -> None:
         with self._replying:
             for attempt in (1, 2):
-                try:
-                    if self._link is not None:
-                        self._link.read_pending()
-                except BROKER_ERRORS:
-                    self._drop_link()
+                if self._link is not None and not self._link.still_open():
+                    self._link = None
                 try:
                     if self._link is None:
                         self._link = _Link(self.container.config)
@@ -254,11 +257,8 @@ class RpcClient:
         """An idle slot whose connection is still open (the broker may have closed it since), else a new one."""
         while self._idle:
             slot = self._idle.pop()
-            try:
-                slot.read_pending()
+            if slot.still_open():
                 return slot
-            except BROKER_ERRORS:
-                slot.drop()
         try:
             return _Slot(self.config, self._exchange)
         except BROKER_ERRORS as exc:
