@@ -108,6 +108,13 @@ def _append_history(uow: UnitOfWork, app: Application) -> None:
     app.new_history.clear()
 
 
+# the first inbox page, the staff's most frequent read, built once
+_INBOX = (sa.select(A.c.tenant, A.c.id, A.c.tracking_number, A.c.service, A.c.status, A.c.step, A.c.submitted_at,
+                    A.c.sla_due_at, A.c.applicant_name)
+          .where(A.c.tenant == sa.bindparam("tenant"), A.c.status.in_(sa.bindparam("statuses", expanding=True)))
+          .order_by(A.c.sla_due_at, A.c.id).limit(sa.bindparam("limit", type_=sa.Integer)))
+
+
 def inbox(uow: UnitOfWork, tenant: str, *, statuses: list[str], service_id: str | None, limit: int,
           after: tuple[datetime, str] | None) -> list:
     """The region's applications in the given statuses, earliest due first (the index leads with tenant)."""
@@ -118,12 +125,6 @@ def inbox(uow: UnitOfWork, tenant: str, *, statuses: list[str], service_id: str 
         q = q.where(sa.tuple_(A.c.sla_due_at, A.c.id) > sa.tuple_(*after))
     return uow.execute(q, {"tenant": tenant, "statuses": statuses, "limit": limit}).all()
 
-
-# the first inbox page, the staff's most frequent read, built once
-_INBOX = (sa.select(A.c.tenant, A.c.id, A.c.tracking_number, A.c.service, A.c.status, A.c.step, A.c.submitted_at,
-                    A.c.sla_due_at, A.c.applicant_name)
-          .where(A.c.tenant == sa.bindparam("tenant"), A.c.status.in_(sa.bindparam("statuses", expanding=True)))
-          .order_by(A.c.sla_due_at, A.c.id).limit(sa.bindparam("limit", type_=sa.Integer)))
 
 
 def has_survey(uow: UnitOfWork, tenant: str, app_id: str) -> bool:

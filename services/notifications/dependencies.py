@@ -88,12 +88,13 @@ class Outgoing(DependencyProvider):
     round takes everything that piled up meanwhile, in three transactions instead of three per message.
     ``round_(uow, mailer) -> bool`` does one round and says whether it was full."""
 
-    def __init__(self, round_, *, interval: float):
+    def __init__(self, round_, *, interval: float, gather: float):
         self.round_ = round_
         self.interval = interval
+        self.gather = gather
 
     def setup(self) -> None:
-        self.loop = WakeableLoop(self._round, interval=self.interval, name="notification sender", gather=0.02)
+        self.loop = WakeableLoop(self._round, interval=self.interval, name="notification sender", gather=self.gather)
 
     def _round(self) -> bool:
         deps = {d.attr_name: d for d in self.container.dependencies}

@@ -24,6 +24,7 @@ from services.notifications.dependencies import Broker, Mail, Mailer, Outgoing, 
 from services.notifications.feed import cloud_event
 
 SEND_INTERVAL = float(os.environ.get("MPPI_DELIVERY_CHECK_SECONDS", "5"))
+SEND_GATHER = 0.02  # seconds the sender lets more commits land when they stream in (see mppi.runtime.loops)
 ALLOW_PRIVATE = os.environ.get("MPPI_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
 
 
@@ -42,7 +43,7 @@ class NotificationsService:
     mailer = Mail()
     publish = PublicFeed()
     broker = Broker()
-    outgoing = Outgoing(send_round, interval=SEND_INTERVAL)
+    outgoing = Outgoing(send_round, interval=SEND_INTERVAL, gather=SEND_GATHER)
 
     @rpc
     def ping(self) -> str:
