@@ -93,26 +93,41 @@ def run_wrk(wrk: str, url: str, *, connections: int, duration: float,
 
 # ---- Python fallback --------------------------------------------------------------------------------------------
 
+class _Connection:
+    """One keep-alive HTTP connection of a load thread: a failed request opens a new one for the next."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.conn = http.client.HTTPConnection(host, port, timeout=10)
+
+    def get(self, path: str, headers: dict[str, str]) -> bool | None:
+        """GET ``path``: True for a 2xx/3xx answer, False for another, None when no answer came."""
+        try:
+            self.conn.request("GET", path, headers=headers)
+            resp = self.conn.getresponse()
+            resp.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+            return None
+        return 200 <= resp.status < 400
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def _connection_loop(host: str, port: int, path: str, headers: dict[str, str], deadline: float,
                      latencies: list[float], errors: list[int]) -> None:
-    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn = _Connection(host, port)
     try:
         for _ in range(MAX_REQUESTS_PER_CONNECTION):
             if time.monotonic() >= deadline:
                 break
             started = time.perf_counter()
-            try:
-                conn.request("GET", path, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-            except (OSError, http.client.HTTPException):
-                errors[0] += 1
-                conn.close()
-                conn = http.client.HTTPConnection(host, port, timeout=10)
-                continue
-            latencies.append(time.perf_counter() - started)
-            if not 200 <= resp.status < 400:
-                errors[0] += 1
+            ok = conn.get(path, headers)
+            if ok is not None:  # a request with no answer has no latency
+                latencies.append(time.perf_counter() - started)
+            errors[0] += not ok
     finally:
         conn.close()
 
@@ -187,7 +202,7 @@ def run_paced(url: str, *, rate: float, duration: float, headers: dict[str, str]
     counter = iter(range(total))
 
     def loop() -> None:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=10)
+        conn = _Connection(parts.hostname, parts.port or 80)
         try:
             while True:
                 with lock:
@@ -197,15 +212,7 @@ def run_paced(url: str, *, rate: float, duration: float, headers: dict[str, str]
                 due = start + i / rate
                 if (wait := due - time.perf_counter()) > 0:
                     time.sleep(wait)
-                try:
-                    conn.request("GET", path, headers=headers or {})
-                    resp = conn.getresponse()
-                    resp.read()
-                    ok = 200 <= resp.status < 400
-                except (OSError, http.client.HTTPException):
-                    ok = False
-                    conn.close()
-                    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=10)
+                ok = conn.get(path, headers or {})
                 with lock:
                     latencies.append(time.perf_counter() - due)
                     errors[0] += not ok

@@ -387,13 +387,13 @@ class Bench:
         # the goal is read at an offered load (open loop): the row's own figure, 32 connections as fast as they
         # can, is the saturation throughput, whose latency is only the queue (32 / throughput)
         goal = "MET" if paced.p99_ms < 50 and paced.errors == 0 else "MISSED"
-        row.notes += (f"; {len(page.get('items', []))} items a page; offered {rate:.0f} req/s (open loop, latency "
-                      f"from when each was due): p50 {paced.p50_ms:.2f} ms p99 {paced.p99_ms:.2f} ms, errors "
-                      f"{paced.errors}; one connection alone {one.rps:.0f} req/s p50 {one.p50_ms:.2f} ms p99 "
-                      f"{one.p99_ms:.2f} ms; SQL alone ({len(times)} runs, psycopg2) p50 {s50:.2f} ms p99 "
-                      f"{s99:.2f} ms, plan: {plan[0].strip()} / {scan}; goal inbox p99 < 50 ms at {rate:.0f} req/s "
-                      f"offered: {goal} (at {self.args.connections} connections flat out, p99 {row.p99_ms:.0f} ms: "
-                      f"saturated); {self.bulk_note}")
+        row.notes += (
+            f"; {len(page.get('items', []))} items a page; offered {rate:.0f} req/s (open loop, latency from when each "
+            f"was due), answered {paced.rps:.0f} req/s: p50 {paced.p50_ms:.2f} ms p99 {paced.p99_ms:.2f} ms, errors "
+            f"{paced.errors}; one connection alone {one.rps:.0f} req/s p50 {one.p50_ms:.2f} ms p99 {one.p99_ms:.2f} "
+            f"ms; SQL alone ({len(times)} runs, psycopg2) p50 {s50:.2f} ms p99 {s99:.2f} ms, plan: {plan[0].strip()} "
+            f"/ {scan}; goal inbox p99 < 50 ms at {rate:.0f} req/s offered: {goal} (at {self.args.connections} "
+            f"connections flat out, p99 {row.p99_ms:.0f} ms: saturated); {self.bulk_note}")
         row.extra.update({"sql_p50_ms": s50, "sql_p99_ms": s99, "sql_runs": len(times), "sql": sql,
                           "plan_top": plan[0].strip(), "plan_scan": scan, "plan": plan,
                           "items": len(page.get("items", [])), "offered": {
