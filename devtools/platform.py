@@ -135,9 +135,11 @@ class Platform:
         self.procs[name] = proc
         return proc
 
-    def start_service(self, name: str, **env: str) -> subprocess.Popen:
-        port = self.metrics_ports.setdefault(name, free_port())
-        return self._spawn(name, ["-m", "mppi.runtime.runner", SERVICE_CLASSES[name]],
+    def start_service(self, name: str, *, instance: str | None = None, **env: str) -> subprocess.Popen:
+        """Start service ``name``; ``instance`` names a further replica of it (as a second pod would be)."""
+        proc_name = instance or name
+        port = self.metrics_ports.setdefault(proc_name, free_port())
+        return self._spawn(proc_name, ["-m", "mppi.runtime.runner", SERVICE_CLASSES[name]],
                            self.env(MPPI_METRICS_PORT=str(port), **env))
 
     def start_gateway(self, name: str = "gateway", port: int | None = None, **env: str) -> subprocess.Popen:
