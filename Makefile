@@ -8,7 +8,7 @@ export MPPI_ADMIN_PASSWORD ?= admin12345
 export MPPI_WEBHOOK_ALLOW_PRIVATE ?= true
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: install services run test lint bench clean chromium screenshots
+.PHONY: install services run test test-faults lint bench clean chromium screenshots
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ test: install services lint chromium
 
 screenshots: install chromium  # the main pages, phone and desktop, into docs/screenshots (shown in the README)
 	MPPI_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q tests_browser
+
+test-faults: install services  # kills services, restarts RabbitMQ and PostgreSQL under a stream of submissions
+	$(VENV)/bin/pytest -m faults tests/faults
 
 bench: install services
 	$(PY) bench/run.py
