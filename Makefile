@@ -33,8 +33,15 @@ lint: install
 chromium:  # the browser tests drive Debian's chromium (Playwright's own browser download does not work offline)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -yq chromium; }
 
-test: install services lint chromium
-	$(VENV)/bin/pytest
+k8s-check: install  # both Kubernetes overlays render (the venv's kubectl) and validate offline; policy tests
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	for o in dev dev/migrations production production/migrations; do \
+	  $(VENV)/bin/kubectl kustomize deploy/k8s/overlays/$$o > "$$out/$${o//\//-}.yaml" || exit 1; \
+	done && $(VENV)/bin/kubernetes-validate --strict --quiet --no-warn "$$out"/*.yaml
+	$(VENV)/bin/pytest -q tests/deploy
+
+test: install services lint chromium k8s-check
+	$(VENV)/bin/pytest --ignore=tests/deploy  # k8s-check ran those
 	$(VENV)/bin/pytest tests_browser
 
 screenshots: install chromium  # the main pages, phone and desktop, into docs/screenshots (shown in the README)

@@ -1,5 +1,7 @@
 """Alembic per service: ``python -m mppi.runtime.migrations [service ...]`` upgrades each service's database to head;
-with no service named it also declares every durable event queue (``mppi.runtime.topology``).
+with no service named it also declares every durable event queue (``mppi.runtime.topology``), and
+``--queues-only`` declares the queues without touching a database (a Job of its own on Kubernetes, where each
+service's migrations run as a Job that sees only that service's database).
 
 Each service keeps its scripts in ``services/<name>/migrations``; their ``env.py`` calls ``run_env`` here.
 Migrations run as a step of their own (``make run`` before starting, a Job on Kubernetes), never at service start.
@@ -54,10 +56,19 @@ def _render_item(type_, obj, autogen_context):
 
 
 def main(argv: list[str]) -> int:
-    for service in argv[1:] or settings.SERVICES:
-        upgrade(service)
-        print(f"migrated {service}")
-    if not argv[1:]:
+    args = argv[1:]
+    queues_only = "--queues-only" in args
+    services = [a for a in args if a != "--queues-only"]
+    unknown = [s for s in services if s not in settings.SERVICES]
+    if unknown or (queues_only and services):
+        print(f"usage: python -m mppi.runtime.migrations [--queues-only | service ...] "
+              f"(services: {', '.join(settings.SERVICES)})", file=sys.stderr)
+        return 2
+    if not queues_only:
+        for service in services or settings.SERVICES:
+            upgrade(service)
+            print(f"migrated {service}")
+    if not services:
         from mppi.runtime import topology
 
         names = topology.declare(settings.get().nameko_config())
