@@ -12,6 +12,7 @@ Events and the outbox keep their confirms and persistence: those must not be los
 """
 from __future__ import annotations
 
+import collections
 import logging
 import sys
 import time
@@ -30,6 +31,7 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, HEADER_PR
 from nameko.exceptions import UnknownService, UnserializableValueError, deserialize, serialize
 
 from mppi.contracts.errors import DependencyUnavailable
+from mppi.runtime.deadletters import GuardedQueueConsumer
 from mppi.runtime.logging import correlation_id, new_correlation_id
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,8 @@ class _Link:
 
 class _RpcConsumer(nameko_rpc.RpcConsumer):
     """nameko's RPC consumer, replying on one connection of its own (nameko makes a publisher per reply)."""
+
+    queue_consumer = GuardedQueueConsumer()  # a request it cannot read or answer goes to rpc-<service>.dlq
 
     def __init__(self):
         super().__init__()
@@ -211,7 +215,8 @@ class _Slot(_Link):
 
 
 class RpcClient:
-    """Calls services' RPC methods from outside a service: at most ``size`` at once, each on its own slot."""
+    """Calls services' RPC methods from outside a service: at most ``size`` at once to each service, each call on a
+    slot of its own."""
 
     def __init__(self, config: dict, *, timeout: float, size: int = 16):
         self.config = config
@@ -220,7 +225,8 @@ class RpcClient:
         self._serializer, accept = serialization.setup(config)
         self._accept = kombu.serialization.prepare_accept_content(accept)
         self._idle: list[_Slot] = []
-        self._slots = Semaphore(size)
+        # at most ``size`` calls at once to each service: a slow one cannot take the slots the others need
+        self._limits: dict[str, Semaphore] = collections.defaultdict(lambda: Semaphore(size))
 
     def call(self, service: str, method: str, *args, timeout: float | None = None, **kwargs) -> Any:
         content_type, encoding, body = kombu.serialization.dumps({"args": args, "kwargs": kwargs}, self._serializer)
@@ -228,12 +234,15 @@ class RpcClient:
         # the worker context nameko's proxy sends: the services read the correlation id (and their call stack)
         headers = {f"{HEADER_PREFIX}.correlation_id": correlation_id.get() or new_correlation_id(),
                    f"{HEADER_PREFIX}.call_id_stack": [f"standalone_rpc_proxy.call.{cid}"]}
+        timeout = timeout or self.timeout
+        # a request nobody waits for any more is dropped by the broker instead of being worked on (a service that
+        # was down or saturated would otherwise work through requests whose callers already answered 503)
         request = amqp.Message(body, content_type=content_type, content_encoding=encoding, delivery_mode=TRANSIENT,
-                               correlation_id=cid, application_headers=headers)
-        with self._slots:
+                               correlation_id=cid, application_headers=headers, expiration=str(int(timeout * 1000)))
+        with self._limits[service]:
             slot = self._checkout()
             try:
-                reply = slot.call(f"{service}.{method}", request, timeout or self.timeout)
+                reply = slot.call(f"{service}.{method}", request, timeout)
             except TimeoutError:
                 self._idle.append(slot)
                 raise DependencyUnavailable(f"{service} did not answer in time") from None

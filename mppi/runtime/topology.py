@@ -1,13 +1,15 @@
-"""Declare every service's durable event queues before any service runs (a step of migrations), so an event
-published before its consumer first started is queued for it, not dropped; and delete the queues of handlers that no
-longer exist, once they are empty (a queue nobody consumes would otherwise grow for ever)."""
+"""The platform's queues, read from the services' classes. Migrations declare every service's durable event queues
+before any service runs, so an event published before its consumer first started is queued for it, not dropped, and
+delete the queues of handlers that no longer exist, once they are empty (a queue nobody consumes would otherwise grow
+for ever). ``consumed_queues`` lists every queue a service consumes, for the dead-letter commands and their tests."""
 from __future__ import annotations
 
 import importlib
 import logging
 
-from kombu import Connection
+from kombu import Connection, Queue
 from nameko.containers import ServiceContainer
+from nameko.rpc import Rpc
 
 from mppi.runtime.events import ReliableEventHandler
 
@@ -40,14 +42,31 @@ def load(path: str):
     return getattr(importlib.import_module(module), name)
 
 
-def durable_queues(config: dict) -> list:
+def durable_queues(config: dict) -> list[Queue]:
+    """Each event handler's queue."""
+    return [q for q, kind in _queues(config) if kind == "event"]
+
+
+def consumed_queues(config: dict) -> list[Queue]:
+    """Every queue a service consumes: each event handler's and each service's RPC queue (``rpc-<service>``)."""
+    return [q for q, _ in _queues(config)]
+
+
+def _queues(config: dict) -> list[tuple[Queue, str]]:
     queues = []
     for path in SERVICE_CLASSES.values():
         container = ServiceContainer(load(path), config)  # binds extensions; connects to nothing
+        rpc_consumers = []
         for entrypoint in container.entrypoints:
+            # setup() computes the queue exactly as the running service will (it registers in memory, no I/O)
             if isinstance(entrypoint, ReliableEventHandler):
-                entrypoint.setup()  # computes the queue exactly as the running service will
-                queues.append(entrypoint.queue)
+                entrypoint.setup()
+                queues.append((entrypoint.queue, "event"))
+            elif isinstance(entrypoint, Rpc) and entrypoint.rpc_consumer not in rpc_consumers:
+                rpc_consumers.append(entrypoint.rpc_consumer)  # one per service, shared by its methods
+        for consumer in rpc_consumers:
+            consumer.setup()
+            queues.append((consumer.queue, "rpc"))
     return queues
 
 

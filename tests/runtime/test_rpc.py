@@ -144,3 +144,50 @@ def _close_connections(vhost, local_ports: set[int]) -> None:
         names = ours()
     for name in names:
         requests.delete(f"{api}/connections/{quote(name, safe='')}", timeout=10).raise_for_status()
+
+
+class Counting:
+    name = "rpc_test_counting"
+    calls = 0
+
+    @rpc
+    def count(self):
+        Counting.calls += 1
+        return Counting.calls
+
+
+def test_a_request_whose_caller_gave_up_is_dropped_not_worked_on(vhost):
+    config = {"AMQP_URI": vhost.amqp_uri, "max_workers": 5}
+    container = ServiceContainer(Counting, config)
+    container.start()  # declares its queue, which outlives it
+    container.stop()
+    client = RpcClient(config, timeout=10)
+    try:
+        with pytest.raises(DependencyUnavailable):
+            client.call(Counting.name, "count", timeout=0.3)  # the service is down: nobody answers in time
+        time.sleep(0.5)
+        Counting.calls = 0
+        container = ServiceContainer(Counting, config)
+        container.start()
+        try:
+            assert client.call(Counting.name, "count") == 1, "the abandoned request was worked on first"
+        finally:
+            container.stop()
+    finally:
+        client.close()
+
+
+def test_a_slow_service_cannot_take_the_calls_another_service_needs(service, vhost):
+    client = RpcClient(service.config, timeout=10, size=2)
+    container = ServiceContainer(Counting, {"AMQP_URI": vhost.amqp_uri, "max_workers": 5})
+    container.start()
+    try:
+        slow = [eventlet.spawn(client.call, Echo.name, "echo", i, delay=1.5) for i in range(2)]
+        eventlet.sleep(0.2)  # both of the echo service's calls are in flight
+        started = time.monotonic()
+        client.call(Counting.name, "count")
+        assert time.monotonic() - started < 1.0, "waited for the slow service's calls"
+        assert [g.wait() for g in slow] == [0, 1]
+    finally:
+        container.stop()
+        client.close()
