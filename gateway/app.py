@@ -1,4 +1,5 @@
-"""The gateway's WSGI application: routing, correlation ids, rate limits, auth, metrics and the error mapper."""
+"""The gateway's WSGI application: routing, correlation ids, the HTTP edge (client address, cluster-only paths,
+security headers), rate limits, auth, metrics and the error mapper."""
 from __future__ import annotations
 
 import gc
@@ -17,12 +18,14 @@ from gateway.api import Route
 from gateway.auth import authenticate
 from gateway.catalog_cache import catalog as catalog_cache
 from gateway.context import Ctx, read_json
+from gateway.edge import CLUSTER_ONLY, Edge, method_label
 from gateway.errors import problem, to_response
 from gateway.i18n import localize
-from gateway.ratelimit import RateLimiter
+from gateway.ratelimit import RateLimiter, account_key, client_key
 from gateway.routes import api
 from gateway.web import site
-from mppi.contracts.errors import MppiError, parse
+from mppi.contracts.errors import MppiError, NotFound, parse
+from mppi.contracts.tenants import TokenRequest
 from mppi.runtime import blobstore
 from mppi.runtime import settings as mppi_settings
 from mppi.runtime.logging import correlation_id, new_correlation_id
@@ -43,6 +46,7 @@ class Gateway:
         self.rpc = rpc or RpcClient(self.cfg.nameko_config(), timeout=self.cfg.rpc_timeout_seconds)
         self.secret = self.cfg.token_secret()
         self.limiter = RateLimiter(self.cfg.rate_limits)
+        self.edge = Edge(self.cfg.trusted_proxies, self.cfg.public_url)
         self.tenants = cache.tenants
         self.catalog = catalog_cache
         self.blobs = blobstore.from_settings(self.cfg.var_dir)
@@ -70,11 +74,14 @@ class Gateway:
         except Exception as exc:  # a bug: logged with its correlation id, never shown
             response = to_response(exc)
         response.headers["X-Correlation-Id"] = cid
-        REQUESTS.labels(label, request.method, str(response.status_code)).inc()
+        self.edge.secure(response)
+        REQUESTS.labels(label, method_label(request.method), str(response.status_code)).inc()
         SECONDS.labels(label).observe(time.perf_counter() - started)
         return response(environ, start_response)
 
     def dispatch(self, request: Request, endpoint, params) -> Response:
+        if endpoint in CLUSTER_ONLY and self.edge.via_proxy(request.environ):
+            raise NotFound("not found")  # kubelet and Prometheus reach the pod directly, never through the ingress
         if endpoint == "healthz":
             return Response(b'{"status":"ok"}', content_type=JSON)
         if endpoint == "readyz":
@@ -87,12 +94,14 @@ class Gateway:
             return site.serve(self, endpoint, request, params, _language(request))
         route: Route = endpoint
         principal = authenticate(request.headers.get("Authorization"), self.secret, self.tenants.deactivated)
-        key = principal.account_id if principal and route.rate == "api" else (request.remote_addr or "-")
+        key = principal.account_id if principal and route.rate == "api" else self.client(request)
         self.limiter.check(route.rate, key)
         ctx = Ctx(request=request, params=params, principal=principal, rpc=self.rpc, tenants=self.tenants,
                   catalog=self.catalog, blobs=self.blobs, lang=_language(request))
         if route.body is not None:
-            result = route.handler(ctx, parse(route.body, read_json(request)))
+            body = parse(route.body, read_json(request))
+            self.limit_account(body)
+            result = route.handler(ctx, body)
         else:
             result = route.handler(ctx)
         if isinstance(result, Response):
@@ -102,6 +111,17 @@ class Gateway:
         if ctx.lang != "all":
             result = localize(result, ctx.lang)
         return Response(json.dumps(result, ensure_ascii=False), status=route.status, content_type=JSON)
+
+    # -- who is calling, and how often ---------------------------------------------------------------------------
+    def client(self, request: Request) -> str:
+        """The rate-limit key of the client: its real address behind trusted proxies (IPv6: its /64)."""
+        return client_key(self.edge.client_address(request.environ))
+
+    def limit_account(self, body) -> None:
+        """A password attempt also takes a token from its account's bucket: many addresses guessing one account's
+        password are slowed as one client would be."""
+        if isinstance(body, TokenRequest):
+            self.limiter.check("account", account_key(body.username))
 
     # -- readiness -------------------------------------------------------------------------------------------------
     def readyz(self) -> Response:

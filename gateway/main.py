@@ -48,6 +48,8 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, shutdown)
     log.info("gateway listening on http://%s:%d", host, port)
+    if cfg.trusted_proxies:  # whose X-Forwarded-For names the client (rate limits), and hides /metrics and /readyz
+        log.info("trusting X-Forwarded-For from %s", ", ".join(str(n) for n in cfg.trusted_proxies))
     try:
         server.wait()
     except (KeyboardInterrupt, eventlet.greenlet.GreenletExit):

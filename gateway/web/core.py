@@ -3,9 +3,11 @@ and language, and calling the /api/v1 route handlers in-process, so a page does 
 checks, same services, never a database of its own).
 
 A page handler is ``fn(w: WebCtx) -> Response``, registered with ``@pages.page("/path", methods=...)``. On a POST the
-CSRF token was already checked. ``w.api(handler, data)`` runs an API route as the signed-in user and returns its
-result localized; its errors are ``MppiError`` like anywhere else: a page catches ``ValidationFailed`` to show the
-errors beside the fields (``field_errors``), anything else becomes an error page (401 → the sign-in page).
+CSRF token was already checked, and a token taken from the page's rate limit (``rate="auth"``) for the client's
+address. ``w.api(handler, data)`` runs an API route as the signed-in user and returns its result localized; its errors
+are ``MppiError`` like anywhere else: a page catches ``ValidationFailed`` to show the errors beside the fields
+(``field_errors``), anything else becomes an error page (401 → the sign-in page; 429 with Retry-After). An HTML page
+carries a Content-Security-Policy allowing only its own nonce'd inline <style>.
 """
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.api import Route
 from gateway.context import Ctx
+from gateway.edge import page_policy
 from gateway.i18n import localize
-from mppi.contracts.errors import MppiError, NotFound, Unauthenticated, parse
+from mppi.contracts.errors import MppiError, NotFound, RateLimited, Unauthenticated, parse
 from mppi.runtime import tokens
 from mppi.runtime.tokens import Principal
 
@@ -46,6 +49,7 @@ class Page:
     path: str
     methods: tuple[str, ...]
     handler: Callable[[WebCtx], Response]
+    rate: str | None = None  # the rate-limit rule its POSTs take a token from, per client address
 
     @property
     def endpoint(self) -> str:
@@ -56,9 +60,9 @@ class Pages:
     def __init__(self):
         self.routes: list[Page] = []
 
-    def page(self, path: str, methods: Iterable[str] = ("GET",)) -> Callable:
+    def page(self, path: str, methods: Iterable[str] = ("GET",), rate: str | None = None) -> Callable:
         def register(fn: Callable[[WebCtx], Response]) -> Callable:
-            self.routes.append(Page(path=path, methods=tuple(methods), handler=fn))
+            self.routes.append(Page(path=path, methods=tuple(methods), handler=fn, rate=rate))
             return fn
 
         return register
@@ -147,6 +151,7 @@ class WebCtx:
     csrf: str
     set_cookies: list[tuple[str, str, dict]] = field(default_factory=list)
     tenant: dict | None = None  # the region the page is in, localized, once ``region()`` was called
+    nonce: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # of the page's one inline <style>
 
     # the API, in-process
     def api(self, handler: Callable, data: Any = None, *, params: dict[str, str] | None = None,
@@ -165,7 +170,12 @@ class WebCtx:
         ctx = Ctx(request=request, params={**self.params, **(params or {})}, principal=self.principal,
                   rpc=self.gateway.rpc, tenants=self.gateway.tenants, catalog=self.gateway.catalog,
                   blobs=self.gateway.blobs, lang=lang or self.lang)
-        result = handler(ctx, parse(route.body, data)) if route.body is not None else handler(ctx)
+        if route.body is not None:
+            body = parse(route.body, data)
+            self.gateway.limit_account(body)
+            result = handler(ctx, body)
+        else:
+            result = handler(ctx)
         if isinstance(result, Response) or (lang or self.lang) == "all":
             return result
         return localize(result, lang or self.lang)
@@ -200,6 +210,7 @@ class WebCtx:
         body = ENV.get_template(template).render(
             lang=lang, t=t, me=self.principal, tenant=tenant, brand=brand, path=self.request.path,
             csrf_field=Markup(f'<input type="hidden" name="csrf" value="{self.csrf}">'), csrf=self.csrf,
+            nonce=self.nonce,
             tz=(tenant or {}).get("timezone", "Asia/Jakarta"), **values)
         return Response(body, status=status, content_type=HTML)
 
@@ -284,6 +295,8 @@ def serve(gateway: Any, page: Page, request: Request, params: dict[str, str], as
     request.max_form_memory_size = 1024 * 1024
     w = WebCtx(request=request, params=params, lang=lang, principal=principal, gateway=gateway, csrf=csrf)
     try:
+        if page.rate and request.method == "POST":
+            gateway.limiter.check(page.rate, gateway.client(request))
         if request.method == "POST" and not csrf_ok(request, csrf):
             response = _error_page(w, 400, w.t("Formulir kedaluwarsa", "The form has expired"),
                                    w.t("Muat ulang halaman lalu kirim lagi.", "Reload the page and send it again."))
@@ -298,9 +311,15 @@ def serve(gateway: Any, page: Page, request: Request, params: dict[str, str], as
     except MppiError as exc:
         if exc.status >= 500:
             raise
-        response = _error_page(w, exc.status, _TITLES.get(exc.status, (exc.title, exc.title))[lang == "en"],
-                               exc.detail)
-    secure = request.scheme == "https"
+        title = _TITLES.get(exc.status, (exc.title, exc.title))[lang == "en"]
+        if isinstance(exc, RateLimited):
+            wait = exc.retry_after
+            response = _error_page(w, 429, title, w.t(f"Terlalu banyak percobaan. Coba lagi dalam {wait} detik.",
+                                                       f"Too many attempts. Try again in {wait} seconds."))
+            response.headers["Retry-After"] = str(exc.retry_after)
+        else:
+            response = _error_page(w, exc.status, title, exc.detail)
+    secure = gateway.edge.https or request.scheme == "https"  # TLS may end at the ingress: the request is http
     if new_csrf:
         response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="Lax", secure=secure, max_age=30 * 86400)
     if from_query in ("id", "en"):
@@ -309,10 +328,9 @@ def serve(gateway: Any, page: Page, request: Request, params: dict[str, str], as
         response.set_cookie(name, value, httponly=True, samesite="Lax", secure=secure, **options)
     if principal is not None or w.set_cookies:
         response.headers["Cache-Control"] = "private, no-store"
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
+    if response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = page_policy(w.nonce)
+    return response  # the headers every answer carries are added by the gateway (edge.secure)
 
 
 _TITLES = {400: ("Permintaan tidak dapat diproses", "The request cannot be processed"),

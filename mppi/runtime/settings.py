@@ -1,6 +1,7 @@
 """Settings from environment variables, with working local defaults; nothing connects at import time."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -33,6 +34,11 @@ class Settings:
     log_level: str
     metrics_port: int
     max_workers: int
+    # the ingress / load balancer addresses whose X-Forwarded-For the gateway believes (empty: nobody's)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # what one account's uploads not yet sent (a web form half-way) may hold in the blob store's staging area
+    staging_quota_bytes: int = 200 * 1024 * 1024
+    staging_quota_files: int = 50
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -55,13 +61,28 @@ class Settings:
         env = os.environ.get("MPPI_SIGNING_SECRET")
         if env:
             return env.encode()
-        return _shared_secret(self.var_dir / "signing.key")
+        return self._generated("MPPI_SIGNING_SECRET", "signing.key")
 
     def token_secret(self) -> bytes:
         env = os.environ.get("MPPI_TOKEN_SECRET")
         if env:
             return env.encode()
-        return _shared_secret(self.var_dir / "token.key")
+        return self._generated("MPPI_TOKEN_SECRET", "token.key")
+
+    def data_keys(self) -> list[bytes]:
+        """The keys that seal secrets kept in databases (webhook secrets, SMS / WhatsApp provider tokens):
+        MPPI_DATA_KEY, comma-separated when rotating (the first seals, any of them opens)."""
+        env = os.environ.get("MPPI_DATA_KEY")
+        if env:
+            return [key.strip().encode() for key in env.split(",") if key.strip()]
+        return [self._generated("MPPI_DATA_KEY", "data.key")]
+
+    def _generated(self, name: str, filename: str) -> bytes:
+        """A key generated once under the var dir, for a platform on one machine. A public https URL means replicas
+        on several machines, each of which would generate a key of its own: the setting is required there."""
+        if self.public_url.startswith("https://"):
+            raise SystemExit(f"{name} must be set when MPPI_PUBLIC_URL is https (every replica needs the same key)")
+        return _shared_secret(self.var_dir / filename)
 
 
 def _shared_secret(path: Path) -> bytes:
@@ -83,6 +104,11 @@ def _shared_secret(path: Path) -> bytes:
     return path.read_bytes().strip()
 
 
+def _networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``"10.0.0.0/8, 192.168.1.7"`` → networks; a wrong entry stops the process at start, not at the first request."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
 def load(env: dict[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("MPPI_VAR_DIR", "var")).resolve()
@@ -98,13 +124,16 @@ def load(env: dict[str, str] | None = None) -> Settings:
         database_urls=urls,
         token_ttl_seconds=int(env.get("MPPI_TOKEN_TTL_SECONDS", "3600")),
         rpc_timeout_seconds=float(env.get("MPPI_RPC_TIMEOUT_SECONDS", "10")),
-        rate_limits=env.get("MPPI_RATE_LIMITS", "auth=60/60,api=600/60"),
+        rate_limits=env.get("MPPI_RATE_LIMITS", "auth=60/60,account=10/300,api=600/60"),
         admin_email=env.get("MPPI_ADMIN_EMAIL") or None,
         admin_password=env.get("MPPI_ADMIN_PASSWORD") or None,
         outbox_relay=_bool(env.get("MPPI_OUTBOX_RELAY"), True),
         log_level=env.get("MPPI_LOG_LEVEL", "INFO"),
         metrics_port=int(env.get("MPPI_METRICS_PORT", "0")),
         max_workers=int(env.get("MPPI_MAX_WORKERS", "10")),
+        trusted_proxies=_networks(env.get("MPPI_TRUSTED_PROXIES", "")),
+        staging_quota_bytes=int(float(env.get("MPPI_STAGING_QUOTA_MB", "200")) * 1024 * 1024),
+        staging_quota_files=int(env.get("MPPI_STAGING_QUOTA_FILES", "50")),
     )
 
 

@@ -37,25 +37,30 @@ def issue(secret: bytes, *, account_id: str, roles: list[str], tenant: str | Non
 def verify(secret: bytes, token: str) -> Principal | None:
     """The principal of a valid, unexpired token; None for anything else. A token's signature and claims are checked
     once and remembered (a token never changes, and the gateway sees the same few thousand again and again); its
-    expiry is checked on every call."""
-    checked = _checked(secret, token)
-    if checked is None or checked[1] <= time.time():
+    expiry is checked on every call. Only valid tokens are remembered: garbage cannot push them out."""
+    try:
+        principal, expires = _checked(secret, token)
+    except _Invalid:
         return None
-    return checked[0]
+    return principal if expires > time.time() else None
+
+
+class _Invalid(Exception):
+    """Raised, not returned, so that ``lru_cache`` keeps no answer for it."""
 
 
 @lru_cache(maxsize=8192)
-def _checked(secret: bytes, token: str) -> tuple[Principal, float] | None:
+def _checked(secret: bytes, token: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["sub", "exp", "iat"]})
     except jwt.PyJWTError:
-        return None
+        raise _Invalid() from None
     roles = claims.get("roles")
     tenant = claims.get("tenant")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        return None
+        raise _Invalid()
     if tenant is not None and not isinstance(tenant, str):
-        return None
+        raise _Invalid()
     name = claims.get("name") if isinstance(claims.get("name"), str) else ""
     return Principal(account_id=str(claims["sub"]), roles=tuple(roles), tenant=tenant, name=name), claims["exp"]

@@ -1,7 +1,8 @@
 """Token buckets per client, with an injected clock."""
 import pytest
 
-from gateway.ratelimit import RateLimiter
+from gateway import ratelimit
+from gateway.ratelimit import RateLimiter, account_key, client_key
 from mppi.contracts.errors import RateLimited
 
 
@@ -30,3 +31,34 @@ def test_off_disables_every_limit():
     limiter = RateLimiter("off")
     for _ in range(10_000):
         limiter.check("auth", "k")
+
+
+def test_account_attempts_take_the_auth_rate_unless_given_their_own():
+    limiter = RateLimiter("auth=3/60", clock=Clock())
+    for _ in range(3):
+        limiter.check("account", account_key(" Siti@Example.ID "))
+    with pytest.raises(RateLimited):
+        limiter.check("account", account_key("siti@example.id"))  # the same account, however it is spelled
+    limiter = RateLimiter("auth=60/60,account=2/60", clock=Clock())
+    limiter.check("account", "account:a")
+    limiter.check("account", "account:a")
+    with pytest.raises(RateLimited):
+        limiter.check("account", "account:a")
+
+
+def test_an_ipv6_client_is_one_key_for_its_whole_64():
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("198.51.100.7") == "198.51.100.7"
+
+
+def test_a_flood_of_new_keys_does_not_refill_a_bucket_in_use(monkeypatch):
+    monkeypatch.setattr(ratelimit, "MAX_KEYS", 100)
+    limiter = RateLimiter("auth=2/3600", clock=Clock())
+    limiter.check("auth", "account:victim")
+    limiter.check("auth", "account:victim")
+    for i in range(500):  # an attacker's many addresses
+        limiter.check("auth", f"10.0.{i // 256}.{i % 256}")
+        if i % 50 == 0:
+            with pytest.raises(RateLimited):
+                limiter.check("auth", "account:victim")  # still empty: recently used, never forgotten

@@ -32,6 +32,17 @@ def test_a_token_checked_once_is_still_refused_once_it_expires(monkeypatch):
     assert tokens.verify(secret, t) is None
 
 
+def test_refused_tokens_are_not_remembered_so_garbage_cannot_evict_good_ones():
+    secret = b"g" * 32
+    tokens._checked.cache_clear()
+    good = tokens.issue(secret, account_id="a3", roles=["citizen"], tenant=None, ttl=60)
+    assert tokens.verify(secret, good).account_id == "a3"
+    for i in range(100):
+        assert tokens.verify(secret, f"garbage.{i}.x" + "A" * 4000) is None
+    info = tokens._checked.cache_info()
+    assert info.currsize == 1 and info.misses == 101
+
+
 def test_processes_starting_together_share_one_generated_token_key(tmp_path):
     cfg = settings.load({"MPPI_VAR_DIR": str(tmp_path)})
     keys = []
@@ -58,3 +69,16 @@ def test_parse_names_every_bad_field_and_refuses_nul():
     with pytest.raises(ValidationFailed) as err:
         parse(TenantCreate, {"slug": "sinjai", "region_code": "73.07", "name": "a\x00b"})
     assert err.value.errors[0]["loc"] == ["body", "name"]
+
+
+def test_an_https_platform_refuses_to_generate_its_own_keys(tmp_path, monkeypatch):
+    for name in ("MPPI_TOKEN_SECRET", "MPPI_SIGNING_SECRET", "MPPI_DATA_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    cfg = settings.load({"MPPI_VAR_DIR": str(tmp_path), "MPPI_PUBLIC_URL": "https://layanan.example.go.id"})
+    for key in (cfg.token_secret, cfg.signing_secret, cfg.data_keys):
+        with pytest.raises(SystemExit, match="must be set when MPPI_PUBLIC_URL is https"):
+            key()
+    monkeypatch.setenv("MPPI_DATA_KEY", "new-key,old-key")
+    assert cfg.data_keys() == [b"new-key", b"old-key"]
+    local = settings.load({"MPPI_VAR_DIR": str(tmp_path), "MPPI_PUBLIC_URL": "http://127.0.0.1:8000"})
+    assert local.token_secret() == local.token_secret() and len(local.token_secret()) >= 32
