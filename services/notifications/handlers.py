@@ -1,6 +1,7 @@
 """Use cases of the notifications service: who hears about what, the in-app inbox, and sending what leaves."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,12 +85,22 @@ def _recipients(event: ApplicationEvent, people: dict[str, Any]) -> list[tuple[s
         out = [(data["applicant_id"], "application_status_changed")]
         if data.get("action") in ("verify", "approve", "resubmit") and staff_roles:
             out += [(a, "work_assigned") for a in staff(staff_roles)]
+        if data.get("status") == "rejected":  # an ended application is surveyed too, not only a completed one
+            out.append((data["applicant_id"], "survey_invitation"))
         return out
     if isinstance(event, ApplicationCompleted):
         return [(data["applicant_id"], "survey_invitation")]
     if isinstance(event, ApplicationSlaBreached):
         return [(a, "sla_breached") for a in staff(staff_roles | {"tenant_admin"})]
     return []
+
+
+def _note_key(event: ApplicationEvent, type_: str) -> str:
+    """The event id a notification is kept under (one per person and key): the event's own, except for the survey
+    invitation a rejection brings along with its status change, which is a second message from the same event."""
+    if type_ == "survey_invitation" and not isinstance(event, ApplicationCompleted):
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mppi:{event.event_id}/survey_invitation"))
+    return event.event_id
 
 
 # the statements of every application event, built once (building a statement costs more than executing it cached)
@@ -140,7 +151,7 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory, webhook_ev
             nid = new_id()
             notes.append({"id": nid, "account_id": account_id, "tenant": event.tenant, "type": type_,
                           "application_id": event.data["application_id"], "params": params,
-                          "event_id": event.event_id, "created_at": now})
+                          "event_id": _note_key(event, type_), "created_at": now})
             contact = contacts.get(account_id)
             if contact is None or not contact.active:
                 continue

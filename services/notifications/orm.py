@@ -78,7 +78,7 @@ subscriptions = sa.Table(
     sa.Column("kind", sa.String(10), nullable=False),  # amqp | webhook
     sa.Column("status", sa.String(10), nullable=False),  # active | disabled | revoked
     sa.Column("url", sa.String(2000)),
-    sa.Column("secret", sa.String(100)),
+    sa.Column("secret", sa.String(500)),  # sealed (services.notifications.sealed)
     sa.Column("username", sa.String(120)),
     sa.Column("queue_prefix", sa.String(200)),
     sa.Column("created_at", UtcDateTime(), nullable=False),
@@ -112,7 +112,8 @@ webhook_attempts = sa.Table(
 )
 sa.Index("ix_webhook_attempts_delivery", webhook_attempts.c.delivery_id, webhook_attempts.c.at)
 
-# the region's outside channels: email on or off, SMS and WhatsApp through HTTP providers (their tokens stay here)
+# the region's outside channels: email on or off, SMS and WhatsApp through HTTP providers (their tokens stay here,
+# sealed)
 tenant_channels = sa.Table(
     "tenant_channels", metadata,
     sa.Column("tenant", sa.String(63), primary_key=True),

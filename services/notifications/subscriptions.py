@@ -7,13 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-import requests
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from mppi.contracts.errors import NotFound, ValidationFailed, field_error
 from mppi.runtime.database import UnitOfWork, new_id, utcnow
-from services.notifications import orm, webhooks
+from services.notifications import orm, sealed, webhooks
 
 UowFactory = Callable[[], UnitOfWork]
 S, WD, WA, C, N = (orm.subscriptions, orm.webhook_deliveries, orm.webhook_attempts, orm.contacts,
@@ -54,7 +53,7 @@ def create(tenant: str, payload: dict[str, Any], *, uow: UowFactory, broker: Bro
         secret = webhooks.new_secret()
         with uow() as u:
             u.execute(S.insert().values(id=sid, tenant=tenant, kind="webhook", status="active", url=url,
-                                        secret=secret, created_at=now))
+                                        secret=sealed.seal(secret), created_at=now))
             u.commit()
         return {"id": sid, "kind": "webhook", "status": "active", "url": url, "secret": secret}
     raise ValidationFailed("kind is amqp or webhook", [field_error(["body", "kind"], "amqp or webhook")])
@@ -152,8 +151,8 @@ def queue_for(u: UnitOfWork, subs: list[str], event: dict[str, Any], now: dateti
 DELIVER_BATCH = 50
 
 
-def deliver_due(*, uow: UowFactory, now: datetime | None = None, post: Callable[..., Any] = requests.post,
-                allow_private: bool = False, limit: int = DELIVER_BATCH) -> int:
+def deliver_due(*, uow: UowFactory, now: datetime | None = None, allow_private: bool = False,
+                limit: int = DELIVER_BATCH) -> int:
     """Try the deliveries that are due, oldest first; how many were taken. Each is claimed before it is sent so two
     workers never both send it."""
     now = now or utcnow()
@@ -171,7 +170,7 @@ def deliver_due(*, uow: UowFactory, now: datetime | None = None, post: Callable[
         if row.sub_status != "active":
             _finish(uow, did, {"status": "abandoned", "next_attempt_at": None})
             continue
-        ok, code, error, ms = _post(row, now, post, allow_private)
+        ok, code, error, ms = _post(row, now, allow_private)
         with uow() as u:
             u.execute(WA.insert().values(delivery_id=did, at=now, status_code=code, error=error, duration_ms=ms))
             attempts = row.attempts + 1
@@ -193,13 +192,12 @@ def _finish(uow: UowFactory, did: str, values: dict) -> None:
         u.commit()
 
 
-def _post(row, now: datetime, post, allow_private: bool) -> tuple[bool, int | None, str | None, int]:
+def _post(row, now: datetime, allow_private: bool) -> tuple[bool, int | None, str | None, int]:
     started = time.monotonic()
     body = row.event.encode()
-    try:
-        webhooks.check_url(row.url, allow_private=allow_private)  # again: DNS may have changed since
-        r = post(row.url, data=body, headers=webhooks.headers(row.secret, row.event_id, body, now), timeout=10,
-                 allow_redirects=False)
+    try:  # the URL is checked again (DNS may have changed since), and the checked address is the one called
+        r = webhooks.post(row.url, allow_private=allow_private, data=body,
+                          headers=webhooks.headers(sealed.unseal(row.secret), row.event_id, body, now))
         ok = 200 <= r.status_code < 300
         return ok, r.status_code, None if ok else f"HTTP {r.status_code}", int((time.monotonic() - started) * 1000)
     except Exception as exc:  # refused, timed out, bad URL: an attempt that failed
