@@ -5,6 +5,7 @@ import http.client
 import multiprocessing
 import os
 import re
+import select
 import shutil
 import statistics
 import subprocess
@@ -96,21 +97,29 @@ def run_wrk(wrk: str, url: str, *, connections: int, duration: float,
 class _Connection:
     """One keep-alive HTTP connection of a load thread: a failed request opens a new one for the next."""
 
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.conn = http.client.HTTPConnection(host, port, timeout=10)
+    def __init__(self, host: str, port: int, timeout: float = 10):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
 
     def get(self, path: str, headers: dict[str, str]) -> bool | None:
         """GET ``path``: True for a 2xx/3xx answer, False for another, None when no answer came."""
+        answer = self.request("GET", path, headers)
+        return None if answer is None else 200 <= answer[0] < 400
+
+    def request(self, method: str, path: str, headers: dict[str, str],
+                body: bytes | None = None) -> tuple[int, bytes] | None:
+        """(status, body) of the answer, or None when no answer came."""
+        if self.conn.sock is not None and select.select([self.conn.sock], [], [], 0)[0]:
+            self.conn.close()  # the server closed it while it was idle (as urllib3 checks): connect again
         try:
-            self.conn.request("GET", path, headers=headers)
+            self.conn.request(method, path, body=body, headers=headers)
             resp = self.conn.getresponse()
-            resp.read()
+            answer = resp.read()
         except (OSError, http.client.HTTPException):
             self.conn.close()
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             return None
-        return 200 <= resp.status < 400
+        return resp.status, answer
 
     def close(self) -> None:
         self.conn.close()

@@ -1,5 +1,6 @@
 """Benchmark the platform on an isolated vhost and PostgreSQL databases: HTTP floor, cache, RPC, broker, outbox,
-catalogue, submissions with documents and the staff inbox over a million applications."""
+catalogue, submissions with documents, the staff inbox over a million applications, and minutes of a mixed load
+with the memory of every service watched."""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +20,7 @@ from pathlib import Path
 import requests
 from amqp_baseline import EventTap, percentiles_ms, publish_consume
 from load import LoadGenerator, LoadResult, run_paced
+from mixed import ACT_EVERY, Citizen, Plan, Rates, Region, memory_verdict, overall, route_stats, run_mixed
 from submit import ApplicationTap, encode, pct_ms, run_submissions, steady_rate
 
 from devtools import bulk_load
@@ -30,11 +32,12 @@ from services.applications import repository as applications_repository  # impor
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 BENCHES = ("floor", "cache", "rpc", "amqp", "outbox", "onboard", "catalogue_list", "catalogue_detail",
-           "propagation", "submissions", "feed", "inbox")
+           "propagation", "submissions", "feed", "inbox", "mixed")
 CACHE_TENANT = {"slug": "bench-sinjai", "region_code": "73.07"}
 ONBOARD_REGION = "91.71"
 SUBMIT_REGION = "96.71"  # the last regency: a region of its own for the submissions, never bulk-loaded
 SUBMIT_FILE_BYTES = 200 * 1024
+MIXED_REGIONS = 2  # regions of their own for the mixed load's submissions and staff, never bulk-loaded
 HTTP_LOADS = {"floor", "cache", "rpc", "catalogue_list", "catalogue_detail", "inbox"}
 
 
@@ -403,6 +406,118 @@ class Bench:
                               "errors": one.errors}})
         return row
 
+    # -- mixed load (issue 12) -------------------------------------------------------------------------------------
+    def _mixed_plan(self) -> tuple[Plan, str]:
+        """Regions of their own with a published service (the smallest template with a file) and a staff account
+        per role, citizens with their submission prepared, catalogue paths over the bulk-loaded regions: the plan
+        of the mixed load, and the template's code."""
+        a = self.args
+        code, _, _ = self._small_template_with_a_file()
+        pdf = padded_pdf(SUBMIT_FILE_BYTES)
+        regions, forms = [], {}
+        for i, region_code in enumerate(mixed_region_codes(a.tenants), start=1):
+            slug = f"bench-mixed-{i}"
+            r = self.http.post(self.url("/api/v1/tenants"), json={"slug": slug, "region_code": region_code},
+                               headers=self.admin_headers, timeout=30)
+            if r.status_code != 201:
+                raise RuntimeError(f"creating {slug} answered {r.status_code}: {r.text[:300]}")
+            h = self._staff(slug, "tenant_admin")
+            r = self.http.post(self.url(f"/api/v1/tenants/{slug}/services"), json={"template_code": code},
+                               headers=h, timeout=30)
+            r.raise_for_status()
+            sid = r.json()["id"]
+            self.http.post(self.url(f"/api/v1/tenants/{slug}/services/{sid}/publish"), headers=h,
+                           timeout=30).raise_for_status()
+            forms[slug] = (sid, self.http.get(self.url(f"/api/v1/tenants/{slug}/services/{sid}?lang=all"),
+                                              timeout=30).json()["form"]["fields"])
+            staff = {role: self._staff(slug, role)["Authorization"].removeprefix("Bearer ")
+                     for role in ("verifier", "approver", "operator")}
+            regions.append(Region(slug, staff))
+        citizens = []
+        for n in range(1, a.mixed_citizens + 1):
+            nik = f"730701450191{n:04d}"  # Sinjai, a woman born 5 January 1991: not the submissions row's citizens
+            email = f"warga{n}@bench-mixed.id"
+            r = self.http.post(self.url("/api/v1/auth/register"), timeout=30,
+                               json={"nik": nik, "full_name": f"Warga Campur {n}", "email": email,
+                                     "phone": "081234567890", "password": "rahasia-123"})
+            if r.status_code != 201:
+                raise RuntimeError(f"registering citizen {n} answered {r.status_code}: {r.text[:300]}")
+            token = self._login(email, "rahasia-123")["Authorization"].removeprefix("Bearer ")
+            slug = regions[n % len(regions)].slug
+            sid, fields = forms[slug]
+            form, files = fill_form(fields, nik=nik, file_bytes=pdf)
+            url = self.url(f"/api/v1/tenants/{slug}/applications")
+            citizens.append(Citizen(token, slug, *encode(url, {"service_id": sid, "form": form}, files)))
+        for region in regions:  # a first 201 shows the applications service has the published version
+            c = next(c for c in citizens if c.slug == region.slug)
+            headers = {"Authorization": f"Bearer {c.token}", "Content-Type": c.content_type}
+            deadline = time.monotonic() + 30
+            while True:
+                r = self.http.post(self.url(f"/api/v1/tenants/{c.slug}/applications"), data=c.body, headers=headers,
+                                   timeout=60)
+                if r.status_code == 201:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the warm-up submission answered {r.status_code}: {r.text[:300]}")
+                time.sleep(0.2)
+        slugs = self.bulk_slugs
+        # 1,000 services over the regions: read once each within the warm-up, so the gateway's cache of details is
+        # full before its memory is judged
+        detail_paths = [f"/api/v1/tenants/{slugs[k % len(slugs)]}/services/"
+                        f"{bulk_load.service_id(slugs[k % len(slugs)], (k * 37) % a.services)}" for k in range(1000)]
+        rates = Rates(reads=a.mixed_read_rate, submissions=a.mixed_submit_rate, staff=a.mixed_staff_rate,
+                      citizens=a.mixed_citizen_rate)
+        return Plan(self.p.base_url, rates, a.mixed_seconds,
+                    list_paths=[f"/api/v1/tenants/{s}/services?limit=20" for s in slugs], detail_paths=detail_paths,
+                    regions=regions, citizens=citizens, processes=a.mixed_processes), code
+
+    def mixed(self) -> list[Row]:
+        """Catalogue reads, submissions, staff actions and citizens' reads at fixed offered rates together for
+        --mixed-seconds, from several processes; per route its figures, per platform process its memory."""
+        a = self.args
+        plan, code = self._mixed_plan()
+        rates, regions, citizens, slugs = plan.rates, plan.regions, plan.citizens, self.bulk_slugs
+        pids = {name: proc.pid for name, proc in self.p.procs.items()}
+        print(f"  offering {sum(rates.streams().values()):g} req/s for {a.mixed_seconds:g} s from "
+              f"{a.mixed_processes} processes ...", flush=True)
+        res = run_mixed(plan, pids=pids, read_mb=rss_mb)
+
+        offered = ", ".join(f"{k} {v:g}/s" for k, v in rates.streams().items())
+        top = ", ".join(f"{k} {v:.0f}" for k, v in list(res.cpu.items())[:7])
+        total = overall(res.records, res.seconds)
+        rows = [Row("mixed", "mixed load: all routes", total.rps, "req/s", total.p50_ms, total.p99_ms,
+                    f"offered {offered} for {res.seconds:.0f} s ({len(regions)} regions of their own with staff per "
+                    f"role, {len(citizens)} citizens, template {code} with a {SUBMIT_FILE_BYTES // 1024} KB PDF a "
+                    f"file field; catalogue reads over {len(slugs)} bulk-loaded regions) from {a.mixed_processes} "
+                    f"processes × {plan.connections} connections a stream, open loop, latency from when each "
+                    f"request was due; errors {total.errors or 'none'}; sent late p99 {total.late_p99_ms:.1f} ms; "
+                    f"CPU % of a core: {top} (load generator {100 * res.loadgen_cpu_s / res.seconds:.0f})",
+                    extra={"offered": rates.streams(), "seconds": res.seconds, "requests": total.requests,
+                           "statuses": total.statuses, "late_p99_ms": total.late_p99_ms, "cpu_pct_of_core": res.cpu,
+                           "regions": len(regions), "citizens": len(citizens)})]
+        for s in route_stats(res.records, res.seconds):
+            notes = f"{s.requests} requests; errors {s.errors or 'none'}"
+            if s.server_errors:
+                notes += f"; {s.server_errors} 5xx ERRORS"
+            notes += f"; sent late p99 {s.late_p99_ms:.1f} ms"
+            rows.append(Row(f"mixed {s.route}", f"mixed: {s.route}", s.rps, "req/s", s.p50_ms, s.p99_ms, notes,
+                            extra={"requests": s.requests, "statuses": s.statuses, "server_errors": s.server_errors,
+                                   "late_p99_ms": s.late_p99_ms}))
+        for name, samples in res.memory.items():
+            v = memory_verdict(samples, warmup_s=a.mixed_warmup)
+            verdict = "EXITED during the load" if name in res.exited else v.verdict
+            notes = (f"RSS start {v.start_mb:.0f} MB (after a {a.mixed_warmup:g} s warm-up), end {v.end_mb:.0f}, "
+                     f"max {v.max_mb:.0f}, slope {v.slope_mb_per_min:+.2f} MB/min; mean of the first {v.window_s:.0f}"
+                     f" s {v.first_mean_mb:.1f} → last {v.window_s:.0f} s {v.last_mean_mb:.1f} MB "
+                     f"({v.growth_mb:+.1f}, limit {v.limit_mb:.0f}): {verdict}")
+            rows.append(Row(f"mixed memory {name}", f"mixed: memory of {name}", float("nan"), "", float("nan"),
+                            float("nan"), notes,
+                            extra={"flat": False if name in res.exited else v.flat, "verdict": verdict,
+                                   "start_mb": v.start_mb, "end_mb": v.end_mb, "max_mb": v.max_mb,
+                                   "slope_mb_per_min": v.slope_mb_per_min, "first_mean_mb": v.first_mean_mb,
+                                   "last_mean_mb": v.last_mean_mb, "limit_mb": v.limit_mb, "samples": samples}))
+        return rows
+
 
 def inbox_sql(slug: str, *, limit: int) -> str:
     """The statement the applications service runs for the first inbox page (built by its own repository code),
@@ -461,6 +576,15 @@ def bulk_regions(n: int) -> list[str]:
     codes = [c for c in bulk_load.region_codes() if c not in (CACHE_TENANT["region_code"], ONBOARD_REGION,
                                                               SUBMIT_REGION)]
     return codes[:n]
+
+
+def mixed_region_codes(tenants: int) -> list[str]:
+    """Regions for the mixed load: the last ones neither bulk-loaded nor taken by another row."""
+    taken = {*bulk_regions(tenants), CACHE_TENANT["region_code"], ONBOARD_REGION, SUBMIT_REGION}
+    free = [c for c in bulk_load.region_codes() if c not in taken]
+    if len(free) < MIXED_REGIONS:
+        raise RuntimeError(f"only {len(free)} regions are left for the mixed load: bulk-load fewer (--tenants)")
+    return free[-MIXED_REGIONS:]
 
 
 def wait_cache_loaded(p: Platform, timeout: float = 300) -> None:
@@ -531,6 +655,24 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="inbox requests a second offered for the inbox goal (default 200: 10,000 staff each opening "
                          "the inbox every 50 s)")
     ap.add_argument("--sql-runs", type=int, default=2000, help="runs of the inbox SQL timed alone (default 2000)")
+    ap.add_argument("--mixed-seconds", type=float, default=300, help="seconds of the mixed load (default 300)")
+    ap.add_argument("--mixed-warmup", type=float, default=30,
+                    help="seconds of the mixed load before memory is judged (default 30)")
+    mix = Rates()
+    ap.add_argument("--mixed-read-rate", type=float, default=mix.reads,
+                    help=f"catalogue reads a second offered in the mixed load, list and detail (default {mix.reads:g})")
+    ap.add_argument("--mixed-submit-rate", type=float, default=mix.submissions,
+                    help=f"submissions a second offered in the mixed load, each with a 200 KB PDF (default "
+                         f"{mix.submissions:g})")
+    ap.add_argument("--mixed-staff-rate", type=float, default=mix.staff,
+                    help=f"staff requests a second in the mixed load: inbox reads, one in {ACT_EVERY} a "
+                         f"verify/approve/complete instead (default {mix.staff:g})")
+    ap.add_argument("--mixed-citizen-rate", type=float, default=mix.citizens,
+                    help=f"citizens' reads of their applications and notifications a second (default "
+                         f"{mix.citizens:g})")
+    ap.add_argument("--mixed-citizens", type=int, default=48, help="citizens of the mixed load (default 48)")
+    ap.add_argument("--mixed-processes", type=int, default=3,
+                    help="load generator processes of the mixed load (default 3)")
     args = ap.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",")] if args.only else list(BENCHES)
     if unknown := set(args.only) - set(BENCHES):
@@ -541,6 +683,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         ap.error("submit-seconds must be in (0, 600], submit-clients in (0, 9999] and submit-processes positive")
     if args.applications < 0 or args.sql_runs <= 0:
         ap.error("applications must not be negative and sql-runs must be positive")
+    rates = (args.mixed_read_rate, args.mixed_submit_rate, args.mixed_staff_rate, args.mixed_citizen_rate)
+    if not (0 < args.mixed_seconds <= 3600 and 0 <= args.mixed_warmup < args.mixed_seconds
+            and min(rates) >= 0 < sum(rates) and 0 < args.mixed_citizens <= 9999 and args.mixed_processes > 0):
+        ap.error("mixed-seconds must be in (0, 3600], mixed-warmup in [0, mixed-seconds), the mixed rates not "
+                 "negative and not all 0, mixed-citizens in (0, 9999] and mixed-processes positive")
     return args
 
 
@@ -595,7 +742,8 @@ def main(argv=None) -> int:
         for key in BENCHES:
             if key in args.only:
                 print(f"running {key} ...", flush=True)
-                rows.append(getattr(bench, key)())
+                measured = getattr(bench, key)()
+                rows += measured if isinstance(measured, list) else [measured]
         ok = True
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the cleanup
@@ -624,6 +772,9 @@ def main(argv=None) -> int:
                                "settings": {k: v for k, v in vars(args).items()},
                                "results": [asdict(r) for r in rows]}, indent=2, default=str) + "\n")
     print(f"\nwritten to {out.relative_to(ROOT)}")
+    if growing := [r.name for r in rows if r.extra.get("flat") is False]:
+        print(f"memory not flat: {', '.join(growing)}", file=sys.stderr)
+        return 1
     return 0
 
 
