@@ -1,17 +1,20 @@
 """Survei Kepuasan Masyarakat (SKM): the IKM index and its grade per PermenPANRB 14/2017.
 
-Computed exactly with fractions (weight exactly 1/9 per element) and rounded half-up only at the end.
+Computed exactly with fractions (weight exactly 1/9 per element) and rounded half-up only at the end, and reported
+per period (a year or a quarter, :class:`ReportingPeriod`).
 """
 
 from __future__ import annotations
 
+import datetime
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-__all__ = ["ELEMENTS", "GRADES", "IkmResult", "compute_ikm", "grade_for", "validate_answers"]
+__all__ = ["ELEMENTS", "GRADES", "IkmResult", "ReportingPeriod", "compute_ikm", "grade_for", "validate_answers"]
 
 ELEMENTS: dict[str, str] = {
     "u1": "Persyaratan",
@@ -118,3 +121,58 @@ def compute_ikm(sums: Mapping[str, int], respondents: int) -> IkmResult | None:
         elements={key: _round_half_up(value) for key, value in nrr.items()},
         exact=exact,
     )
+
+
+_PERIOD_RE = re.compile(r"([0-9]{4})(?:-Q([1-4]))?")
+
+
+@dataclass(frozen=True)
+class ReportingPeriod:
+    """The period an SKM is reported for (PermenPANRB 14/2017: at least yearly, often per quarter or semester):
+    ``2026`` or ``2026-Q3``. Responses count in the period in which they were given, in the region's local time."""
+
+    year: int
+    quarter: int | None = None
+
+    def __post_init__(self) -> None:
+        if not _is_int(self.year) or not 1900 <= self.year <= 9998:
+            raise ValueError(f"year must be from 1900 to 9998, got {self.year!r}")
+        if self.quarter is not None and (not _is_int(self.quarter) or not 1 <= self.quarter <= 4):
+            raise ValueError(f"quarter must be 1 to 4, got {self.quarter!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> ReportingPeriod:
+        """``"2026"`` (a year) or ``"2026-Q3"`` (a quarter); ValueError for anything else."""
+        match = _PERIOD_RE.fullmatch(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(f"period must be a year like 2026 or a quarter like 2026-Q3, got {str(text)[:20]!r}")
+        quarter = match.group(2)
+        return cls(int(match.group(1)), int(quarter) if quarter else None)
+
+    @classmethod
+    def year_of(cls, day: datetime.date) -> ReportingPeriod:
+        return cls(day.year)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}" if self.quarter is None else f"{self.year}-Q{self.quarter}"
+
+    @property
+    def first_day(self) -> datetime.date:
+        return datetime.date(self.year, 1 if self.quarter is None else 3 * self.quarter - 2, 1)
+
+    @property
+    def end(self) -> datetime.date:
+        """The day after the period (exclusive bound)."""
+        if self.quarter is None or self.quarter == 4:
+            return datetime.date(self.year + 1, 1, 1)
+        return datetime.date(self.year, 3 * self.quarter + 1, 1)
+
+    @property
+    def last_day(self) -> datetime.date:
+        return self.end - datetime.timedelta(days=1)
+
+    def bounds(self, zone: datetime.tzinfo) -> tuple[datetime.datetime, datetime.datetime]:
+        """[start, end) as aware datetimes at local midnight in ``zone``."""
+        return (datetime.datetime.combine(self.first_day, datetime.time(), tzinfo=zone),
+                datetime.datetime.combine(self.end, datetime.time(), tzinfo=zone))

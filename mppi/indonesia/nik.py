@@ -9,7 +9,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from mppi.indonesia.regions import PAPUA_PROVINCES, district_exists
+from mppi.indonesia.regions import PAPUA_PROVINCES, issued_district_code
 
 __all__ = ["NikInfo", "mask_nik", "nik_problems", "parse_nik"]
 
@@ -23,7 +23,7 @@ _FEMALE_OFFSET = 40
 class NikInfo:
     """What a valid NIK says. Still personal data: do not log it."""
 
-    district_code: str  # "PP.RR.DD" where the NIK was issued (may be a pre-2022 Papua code)
+    district_code: str  # "PP.RR.DD" where the NIK was issued (may be a code no longer listed: see issued_district_code)
     birth_date: datetime.date
     sex: str  # "F" | "M"
     serial: str  # "SSSS"
@@ -47,7 +47,8 @@ def _problems_and_info(nik: object, today: datetime.date | None) -> tuple[list[s
         # Papua's 2022 split renumbered its regencies; older NIKs keep codes that are no longer listed,
         # so only the province is checked there.
         pass
-    elif not district_exists(district_code):
+    elif not issued_district_code(district_code):
+        # a NIK is valid for life: codes of kecamatan and regencies that later moved stay valid (regions.py)
         problems.append(f"unknown district code {district_code}")
 
     raw_day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])

@@ -1,6 +1,7 @@
 """Kemendagri region codes (province, kabupaten/kota, kecamatan) with their names and time zones.
 
-The data is the ODbL list in ``data/`` (see ``data/SOURCE.md``), read once on first use.
+The data is the ODbL list in ``data/`` (see ``data/SOURCE.md``), read once on first use, with the project's own table
+of historic regency codes that NIKs issued before a province split still carry (``data/historic_regencies.csv``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from importlib import resources
 __all__ = [
     "PAPUA_PROVINCES",
     "District",
+    "HistoricCodes",
     "Province",
     "Region",
     "RegencyInfo",
@@ -21,7 +23,9 @@ __all__ = [
     "get_district",
     "get_province",
     "get_regency",
+    "historic_codes_of",
     "is_valid_code",
+    "issued_district_code",
     "list_districts",
     "list_provinces",
     "list_regencies",
@@ -86,12 +90,29 @@ class Region:
 
 
 @dataclass(frozen=True)
+class HistoricCodes:
+    """A regency code, or a range of them, that a province had before some of its regencies formed a new one."""
+
+    first: str  # "NN.NN"
+    last: str  # "NN.NN", the same as first for one code
+    moved_to: str  # the new province's code
+    year: int
+    basis: str  # the law that formed the new province
+    what: str
+    max_district: int  # district digits 01..max_district are accepted under these codes
+
+    def covers(self, regency_code: str) -> bool:
+        return self.first[:2] == regency_code[:2] and self.first <= regency_code <= self.last
+
+
+@dataclass(frozen=True)
 class _Data:
     provinces: dict[str, Province]
     regencies: dict[str, Region]
     districts: dict[str, District]
     regencies_by_province: dict[str, tuple[RegencyInfo, ...]]
     districts_by_regency: dict[str, tuple[District, ...]]
+    historic: tuple[HistoricCodes, ...]
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:
@@ -123,12 +144,24 @@ def _data() -> _Data:
         d = District(r["code"], r["name"], r["regency_code"])
         districts[d.code] = d
         by_regency.setdefault(d.regency_code, []).append(d)
+    # The highest district number each province lists: the bound of district digits under a historic code, taken
+    # over the old province and the new one (a regency before the split may have had more kecamatan than any
+    # single successor has now, but not more than the two provinces number today).
+    highest: dict[str, int] = {}
+    for code in districts:
+        highest[code[:2]] = max(highest.get(code[:2], 0), int(code[6:8]))
+    historic = tuple(
+        HistoricCodes(first=r["first"], last=r["last"], moved_to=r["moved_to"], year=int(r["year"]), basis=r["basis"],
+                      what=r["what"], max_district=max(highest[r["first"][:2]], highest[r["moved_to"]]))
+        for r in _read_csv("historic_regencies.csv")
+    )
     return _Data(
         provinces=provinces,
         regencies=regencies,
         districts=districts,
         regencies_by_province={k: tuple(sorted(v, key=lambda x: x.code)) for k, v in by_province.items()},
         districts_by_regency={k: tuple(sorted(v, key=lambda x: x.code)) for k, v in by_regency.items()},
+        historic=historic,
     )
 
 
@@ -204,3 +237,34 @@ def list_regencies(province_code: str | None = None) -> list[RegencyInfo]:
 def list_districts(regency_code: str) -> list[District]:
     """Districts of one regency, ordered by code; empty for an unknown regency."""
     return list(_data().districts_by_regency.get(regency_code, ()))
+
+
+def historic_codes_of(regency_code: str) -> HistoricCodes | None:
+    """The historic-code row covering ``regency_code`` (``NN.NN``), if a split left it in old NIKs; else None."""
+    if not isinstance(regency_code, str) or not _REGENCY_RE.match(regency_code):
+        return None
+    return next((h for h in _data().historic if h.covers(regency_code)), None)
+
+
+def issued_district_code(code: str) -> bool:
+    """True when a NIK may carry district code ``NN.NN.NN``: a NIK keeps the code it was issued under for life.
+
+    That is a listed district; or a number below the highest its listed regency has (Kemendagri numbers a regency's
+    kecamatan in order and does not reuse a number, so a gap is a kecamatan that moved to a newer regency, e.g.
+    ``36.04.01``, now in Kota Serang); or a code of a regency that moved to a new province, per the historic table,
+    with district digits in range. Checked at regency level there: the old kecamatan codes are not recorded.
+    Papua's 2022 renumbering is not here: callers accept provinces 91-96 whole (``PAPUA_PROVINCES``).
+    """
+    if not isinstance(code, str) or not _DISTRICT_RE.match(code):
+        return False
+    data = _data()
+    if code in data.districts:
+        return True
+    regency, number = code[:5], int(code[6:8])
+    if number < 1:
+        return False
+    listed = data.districts_by_regency.get(regency)
+    if listed and number < int(listed[-1].code[6:8]):
+        return True
+    historic = historic_codes_of(regency)
+    return historic is not None and number <= historic.max_district

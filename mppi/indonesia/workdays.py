@@ -186,17 +186,17 @@ class WorkingCalendar:
         return datetime.datetime.combine(d, self.office_hours.closes, tzinfo=self.zone)
 
     def day_zero(self, submitted_at: datetime.datetime) -> datetime.date:
-        """Day 0 of an application: the local submission day when it came within office hours on a working day
-        (opening time included, closing time excluded), otherwise the next working day.
+        """Day 0 of an application: the local submission day when it came on a working day before closing time
+        (closing time excluded), otherwise the next working day.
 
-        Read literally from DOMAIN.md, so a submission before opening on a working day also starts on the
-        *next* working day, not the same day.
+        DOMAIN.md says "within office hours"; a submission before opening is read as received at opening, since
+        the office works that whole day on it: otherwise a 07:00 submission would be due a day later than an 08:00
+        one.
         """
         _require_aware(submitted_at, "submitted_at")
         local = submitted_at.astimezone(self.zone)
         d = local.date()
-        hours = self.office_hours
-        if self.is_working_day(d) and hours.opens <= local.time() < hours.closes:
+        if self.is_working_day(d) and local.time() < self.office_hours.closes:
             return d
         return self.next_working_day(d)
 

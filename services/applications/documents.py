@@ -1,14 +1,15 @@
-"""The PDF the platform issues when staff complete an application.
+"""The PDF the platform issues when staff complete an application: a service-completion receipt (Tanda Selesai
+Layanan), never the official document itself (an akta, sertipikat or paspor is issued by SIAK, BPN, Imigrasi...).
 
 ``render_issued_document`` is a pure, module-level function of a frozen ``IssuedDocument`` so that it pickles and
 runs in the subprocess pool (``mppi.runtime.procpool``): fpdf2 is pure Python and holds the GIL, so rendering inside
 a nameko worker would starve the eventlet hub and with it the RabbitMQ heartbeat.
 
-The page is A4: a header band in the region's colour with the region and service, the product as the title, the
-applicant, the tracking number and the caller's (already localised and masked) details, the issue date, and a QR
-code of the public verification URL. Only the PDF core fonts are used (no font files, no system dependency); they
-are Latin-1, so every text goes through ``latin1_safe`` first (``Ł`` -> ``L``, curly quotes -> straight ones,
-emoji dropped, anything else unprintable -> ``?``).
+The page is A4: a header band in the region's colour with the region and service, the receipt's title with the
+product it is for ("atas layanan: <product>"), the applicant, the tracking number and the caller's (already
+localised and masked) details, the issue date, and a QR code of the public verification URL. Only the PDF core
+fonts are used (no font files, no system dependency); they are Latin-1, so every text goes through ``latin1_safe``
+first (``Ł`` -> ``L``, curly quotes -> straight ones, emoji dropped, anything else unprintable -> ``?``).
 """
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ RULE = (222, 226, 230)
 
 LABELS: dict[str, dict[str, str]] = {
     "id": {
-        "document": "DOKUMEN ELEKTRONIK",
+        "document": "BUKTI ELEKTRONIK",
+        "title": "Tanda Selesai Layanan",
+        "for": "atas layanan:",
         "number": "Nomor Registrasi",
         "applicant": "Nama Pemohon",
         "tracking": "Nomor Registrasi",
@@ -51,12 +54,15 @@ LABELS: dict[str, dict[str, str]] = {
         "verify_title": "Verifikasi Keaslian Dokumen",
         "verify_caption": "Pindai untuk memeriksa keaslian dokumen",
         "verify_or": "atau buka alamat berikut:",
-        "note": "Dokumen ini diterbitkan secara elektronik melalui {platform} {region}. "
-                "Keasliannya dapat diperiksa kapan saja melalui kode QR di atas.",
+        "note": "Tanda selesai layanan ini diterbitkan secara elektronik melalui {platform} {region}. "
+                "Keasliannya dapat diperiksa kapan saja melalui kode QR di atas. Tanda ini bukan dokumen resmi "
+                "yang dimohon: dokumen resmi diterbitkan oleh instansi yang berwenang.",
         "page": "Halaman {page} dari {pages}",
     },
     "en": {
-        "document": "ELECTRONIC DOCUMENT",
+        "document": "ELECTRONIC RECEIPT",
+        "title": "Service completion receipt",
+        "for": "for the service:",
         "number": "Tracking number",
         "applicant": "Applicant",
         "tracking": "Tracking number",
@@ -66,8 +72,9 @@ LABELS: dict[str, dict[str, str]] = {
         "verify_title": "Document verification",
         "verify_caption": "Scan to verify this document",
         "verify_or": "or open this address:",
-        "note": "This document was issued electronically through the {platform} of {region}. "
-                "Its authenticity can be checked at any time with the QR code above.",
+        "note": "This service completion receipt was issued electronically through the {platform} of {region}. "
+                "Its authenticity can be checked at any time with the QR code above. It is not the official "
+                "document applied for, which the competent agency issues.",
         "page": "Page {page} of {pages}",
     },
 }
@@ -80,7 +87,7 @@ class IssuedDocument:
     region_name: str
     primary_color: str  # "#RRGGBB"
     service_name: str
-    output_name: str  # the product, e.g. "Kutipan Akta Kelahiran"
+    output_name: str  # the product the receipt is for, e.g. "Kutipan Akta Kelahiran"; never printed as the title
     applicant_name: str
     tracking_number: str
     issued_at: str  # local time, already formatted, e.g. "29 November 2026 14:05 WITA"
@@ -244,7 +251,15 @@ def _title(pdf: _Page, band_bottom: float) -> float:
     pdf.set_xy(MARGIN, band_bottom + 12)
     pdf.set_text_color(*INK)
     pdf.set_font("Helvetica", "B", 20)
-    pdf.multi_cell(CONTENT_W, 9, latin1_safe(doc.output_name).upper(), align=Align.C,
+    pdf.multi_cell(CONTENT_W, 9, pdf.primary["title"].upper(), align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(*MUTED)
+    pdf.set_font("Helvetica", "I", 9.5)
+    pdf.multi_cell(CONTENT_W, 4.5, pdf.secondary["title"], align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    # the product appears only as what the receipt is for: the official document is another agency's
+    pdf.set_y(pdf.get_y() + 2)
+    pdf.set_text_color(*INK)
+    pdf.set_font("Helvetica", "", 11.5)
+    pdf.multi_cell(CONTENT_W, 5.5, f"{pdf.primary['for']} {latin1_safe(doc.output_name)}", align=Align.C,
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     y = pdf.get_y() + 2
     pdf.set_draw_color(*pdf.color)
@@ -376,7 +391,7 @@ def render_issued_document(doc: IssuedDocument) -> bytes:
     primary_lang = doc.language if doc.language in LABELS else "id"
     secondary_lang = "en" if primary_lang == "id" else "id"
     pdf = _Page(doc, parse_color(doc.primary_color), LABELS[primary_lang], LABELS[secondary_lang])
-    pdf.set_title(latin1_safe(f"{doc.output_name} - {doc.tracking_number}"))
+    pdf.set_title(latin1_safe(f"{pdf.primary['title']} - {doc.tracking_number}"))
     pdf.set_author(latin1_safe(f"{PLATFORM_NAME} {doc.region_name}"))
     pdf.set_subject(latin1_safe(doc.service_name))
     pdf.set_creator(PLATFORM_NAME)

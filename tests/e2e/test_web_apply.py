@@ -146,13 +146,13 @@ def test_only_a_signed_in_citizen_may_apply(anon, region):
 
 
 def test_a_long_form_with_every_kind_of_question_takes_several_pages(anon, admin):
-    region = make_region(admin, "17.02", template="akta-kelahiran")  # 16 questions and 7 documents
+    region = make_region(admin, "17.02", template="akta-kelahiran")  # 14 questions and 5 documents
     citizen, _ = new_citizen(anon)
     browser = Browser(anon.base_url, signed_in_as=citizen)
     fields = region["definition"]["form"]["fields"]
     form, files = fill_form(fields)
     first = browser.get(apply_url(region)).text
-    assert "Langkah 1 dari 6" in first and '<optgroup label="' in first  # the regency of birth from a list
+    assert "Langkah 1 dari 4" in first and '<optgroup label="' in first  # the regency of birth from a list
     check = answer_pages(browser, apply_url(region), fields, form, files)
     assert check.text.count(">Ubah<") == len(fields)
     action, state, _ = form_of(check.text)

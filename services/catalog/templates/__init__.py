@@ -7,6 +7,8 @@ so a broken template is found by the unit tests, never by a region adopting it.
 
 Content notes for editors:
 - Text is ``{"id": ..., "en": ...}``. Fees are in rupiah with their legal basis always stated, free ones included.
+- Cite the regulation in force, not one it replaced (PP 28/2025 for risk-based licensing, UU 17/2023 for health
+  workers, PMA 30/2024 for marriage registration, UU 14/2025 for hajj); the unit tests refuse the repealed ones.
   Where the charge is computed per application (a retribusi or tax assessed from area or value), ``amount`` is the
   fixed national part or 0 and ``basis`` explains how the rest is set.
 - ``mode`` is ``visit`` when the decisive step needs the citizen at the counter in one sitting (passport,

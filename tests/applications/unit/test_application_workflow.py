@@ -72,6 +72,14 @@ def test_a_sunday_submission_starts_on_monday():
     assert new_app(now=at(2026, 12, 6, 11, 0), sla_days=2).sla_due_at == at(2026, 12, 9, 16, 0)
 
 
+def test_a_submission_before_opening_on_a_working_day_counts_that_day():
+    # Mon 7 Dec 2026 07:00 WITA, an hour before Sinjai's office opens: Monday is day 0, as for 08:00, so 3 working
+    # days -> Thu 10 Dec 16:00; the same Monday at 16:00 (closing) starts on Tuesday -> Fri 11 Dec 16:00.
+    assert new_app(now=at(2026, 12, 7, 7, 0), sla_days=3).sla_due_at == at(2026, 12, 10, 16, 0)
+    assert new_app(now=at(2026, 12, 7, 8, 0), sla_days=3).sla_due_at == at(2026, 12, 10, 16, 0)
+    assert new_app(now=at(2026, 12, 7, 16, 0), sla_days=3).sla_due_at == at(2026, 12, 11, 16, 0)
+
+
 def test_waiting_for_the_applicant_stops_the_clock():
     app = new_app(now=at(2026, 12, 1, 9, 0), sla_days=3)  # due Friday 4 Dec 16:00
     app.act("request_revision", actor_id="v", roles={"verifier"}, now=at(2026, 12, 1, 10, 0), calendar=SINJAI,

@@ -13,9 +13,7 @@ TODAY = datetime.date(2026, 3, 1)
 NIK_MOTHER = "1709015205900002"  # woman, born 12-05-1990
 NIK_FATHER = "1709011004880003"
 NIK_REPORTER = "1709012708750001"
-NIK_WITNESS_1 = "1709010101800004"
-NIK_WITNESS_2 = "1709014303920005"  # woman, born 03-03-1992
-BIRTH_FILES = {"surat_kelahiran", "kk_orang_tua", "ktp_ibu", "ktp_saksi_1", "ktp_saksi_2"}
+BIRTH_FILES = {"surat_kelahiran", "kk_orang_tua", "ktp_ibu"}
 
 
 def fields_of(code: str) -> list[dict]:
@@ -47,8 +45,6 @@ def birth_form(**changes) -> dict:
         "nik_ibu": NIK_MOTHER,
         "nik_ayah": NIK_FATHER,
         "nik_pelapor": NIK_REPORTER,
-        "nik_saksi_1": NIK_WITNESS_1,
-        "nik_saksi_2": NIK_WITNESS_2,
     }
     form.update(changes)
     return {k: v for k, v in form.items() if v is not ...}
@@ -174,8 +170,8 @@ def test_a_file_field_sent_as_a_form_value_is_refused(birth):
 # ---- file fields ----
 
 def test_a_required_file_that_was_not_uploaded_is_reported_under_files(birth):
-    _, problems = check(birth, birth_form(), BIRTH_FILES - {"ktp_saksi_2", "kk_orang_tua"})
-    assert sorted(locs(problems)) == [["body", "files", "kk_orang_tua"], ["body", "files", "ktp_saksi_2"]]
+    _, problems = check(birth, birth_form(), BIRTH_FILES - {"ktp_ibu", "kk_orang_tua"})
+    assert sorted(locs(problems)) == [["body", "files", "kk_orang_tua"], ["body", "files", "ktp_ibu"]]
     assert all("required" in p["msg"] for p in problems)
 
 

@@ -91,11 +91,29 @@ def test_the_page_carries_the_region_service_applicant_tracking_number_details_a
     doc = document(language="id")
     text = pypdfium2.PdfDocument(render_issued_document(doc))[0].get_textpage().get_text_range()
     flat = " ".join(text.split())
-    for expected in ("Pemerintah Kota Bukittinggi", "Akta Kelahiran", "KUTIPAN AKTA KELAHIRAN", "Siti Nurhaliza",
+    for expected in ("Pemerintah Kota Bukittinggi", "Akta Kelahiran", "Siti Nurhaliza",
                      TRACKING, "Muhammad Rizky Pratama", "29 November 2026 14:05 WIB", "Nama Pemohon", "Applicant",
                      "Pindai untuk memeriksa keaslian dokumen", "Scan to verify this document"):
         assert expected in flat, expected
     assert doc.verify_url in flat.replace(" ", "")  # the URL is printed (it may wrap)
+
+
+def page_text(pdf: bytes) -> str:
+    return " ".join(pypdfium2.PdfDocument(pdf)[0].get_textpage().get_text_range().split())
+
+
+@pytest.mark.parametrize(("language", "title", "translation", "for_"), [
+    ("id", "Tanda Selesai Layanan", "Service completion receipt", "atas layanan:"),
+    ("en", "Service completion receipt", "Tanda Selesai Layanan", "for the service:"),
+])
+def test_the_document_is_a_service_completion_receipt_not_the_official_document(language, title, translation, for_):
+    # the akta itself is issued by Dukcapil's SIAK: the platform's PDF only says that the service was completed
+    pdf = render_issued_document(document(language=language))
+    text = page_text(pdf)
+    assert f"{title.upper()} {translation} {for_} Kutipan Akta Kelahiran" in text
+    # the product is named once, as what the receipt is for, never as a title of its own
+    assert text.upper().count("KUTIPAN AKTA KELAHIRAN") == 1
+    assert pypdfium2.PdfDocument(pdf).get_metadata_dict()["Title"] == f"{title} - {TRACKING}"
 
 
 def test_non_latin1_text_does_not_crash_and_is_made_printable():

@@ -136,7 +136,7 @@ def test_every_template_asks_for_a_nik(library):
 
 def test_dukcapil_forms_ask_for_the_nik_of_each_person_involved(library):
     expected = {
-        "akta-kelahiran": {"nik_ibu", "nik_ayah", "nik_pelapor", "nik_saksi_1", "nik_saksi_2"},
+        "akta-kelahiran": {"nik_ibu", "nik_ayah", "nik_pelapor"},
         "akta-kematian": {"nik_almarhum", "nik_pelapor"},
         "kartu-identitas-anak": {"nik_anak", "nik_orang_tua"},
         "akta-perkawinan": {"nik_suami", "nik_istri"},
@@ -198,15 +198,67 @@ def test_every_template_has_search_keywords(library):
 # --- content spot checks
 
 
-def test_akta_kelahiran_asks_for_the_birth_statement_and_family_card(library):
+def test_akta_kelahiran_asks_for_the_birth_statement_or_its_sptjm_and_no_witnesses(library):
+    # Perpres 96/2018: a birth statement from the doctor, midwife or health facility, or else an SPTJM on the truth
+    # of the birth data; witnesses are no fixed requirement
     t = library["akta-kelahiran"]
     names = " | ".join(r.name["id"].lower() for r in t.standard.requirements)
-    assert "surat keterangan kelahiran" in names
-    assert "rumah sakit" in names and "bidan" in names
+    assert "surat keterangan kelahiran dari dokter, bidan" in names
+    assert "sptjm kebenaran data kelahiran" in names
     assert "kartu keluarga" in names
-    assert "saksi" in names
+    assert "96/2018" in " ".join(b["id"] for b in t.standard.legal_basis)
+    assert "saksi" not in names and "2 saksi" not in json.dumps(raw("akta-kelahiran"), ensure_ascii=False)
+    assert not any("saksi" in f.key for f in t.form.fields)
     assert "akta lahir" in t.keywords
     assert t.standard.output["id"].lower().startswith("kutipan akta kelahiran")
+
+
+# regulations that were repealed or replaced, and what replaced them
+REPEALED = {
+    "PP 5/2021": "PP 28/2025 (perizinan berusaha berbasis risiko)",
+    "Government Regulation 5/2021": "Government Regulation 28/2025",
+    "UU 38/2014": "UU 17/2023 (Kesehatan)",
+    "Law 38/2014": "Law 17/2023",
+    "UU 4/2019": "UU 17/2023 (Kesehatan)",
+    "Law 4/2019": "Law 17/2023",
+    "PMA 20/2019": "PMA 30/2024 (pencatatan pernikahan)",
+    "Regulation 20/2019": "Religious Affairs Minister Regulation 30/2024",
+}
+
+
+def test_no_template_cites_a_repealed_regulation():
+    for path in sorted(FOLDER.glob("*.json")):
+        for item in json.loads(path.read_text(encoding="utf-8")):
+            text = json.dumps(item, ensure_ascii=False)
+            for old, new in REPEALED.items():
+                assert old not in text, f"{item['code']} cites {old}: now {new}"
+
+
+def test_risk_based_licensing_cites_pp_28_2025(library):
+    for code in ("nib-risiko-rendah", "tdup", "spp-irt"):
+        bases = " ".join(b["id"] for b in library[code].standard.legal_basis)
+        assert "PP 28/2025 tentang Penyelenggaraan Perizinan Berusaha Berbasis Risiko" in bases, code
+
+
+def test_practice_licences_rest_on_the_health_law_and_a_registration_valid_for_life(library):
+    for code in ("sip-dokter", "sip-bidan", "sip-perawat", "sip-apoteker"):
+        t = library[code]
+        assert "UU 17/2023 tentang Kesehatan" in [b["id"] for b in t.standard.legal_basis], code
+        text = json.dumps(raw(code), ensure_ascii=False)
+        assert "STR berlaku seumur hidup" in text, code
+        assert "STR) yang berlaku" not in text and "selama STR berlaku" not in text, code
+
+
+def test_hajj_registration_is_with_the_ministry_of_hajj_and_umrah(library):
+    t = library["pendaftaran-haji-reguler"]
+    assert t.agency == "Kantor Kementerian Haji dan Umrah"
+    assert any("UU 14/2025" in b["id"] for b in t.standard.legal_basis)
+    assert "Kementerian Agama" not in json.dumps(raw("pendaftaran-haji-reguler"), ensure_ascii=False)
+
+
+def test_marriage_registration_cites_pma_30_2024(library):
+    assert "PMA 30/2024 tentang Pencatatan Pernikahan" in [
+        b["id"] for b in library["pencatatan-nikah"].standard.legal_basis]
 
 
 def test_pbg_workflow_has_a_technical_review_before_approval(library):

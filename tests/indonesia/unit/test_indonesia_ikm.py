@@ -148,3 +148,32 @@ def test_validate_answers_reports_each_problem():
     assert "answer for u1 must be an integer from 1 to 4" in problems
     assert "answer for u2 must be an integer from 1 to 4" in problems
     assert len(problems) == 4
+
+
+# --- reporting periods ---------------------------------------------------------------------------------------------
+
+def test_a_period_is_a_year_or_a_quarter():
+    import datetime as dt
+
+    from mppi.indonesia.ikm import ReportingPeriod
+
+    year = ReportingPeriod.parse("2026")
+    assert (year.label, year.first_day, year.last_day) == ("2026", dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    q3 = ReportingPeriod.parse("2026-Q3")
+    assert (q3.label, q3.first_day, q3.last_day) == ("2026-Q3", dt.date(2026, 7, 1), dt.date(2026, 9, 30))
+    q4 = ReportingPeriod.parse("2026-Q4")
+    assert (q4.first_day, q4.end) == (dt.date(2026, 10, 1), dt.date(2027, 1, 1))
+    assert ReportingPeriod.year_of(dt.date(2026, 5, 2)) == year
+    wit = dt.timezone(dt.timedelta(hours=9))
+    start, end = q3.bounds(wit)
+    assert start == dt.datetime(2026, 6, 30, 15, 0, tzinfo=dt.UTC)
+    assert end == dt.datetime(2026, 9, 30, 15, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("bad", ["", "26", "2026-Q5", "2026-Q0", "2026-q3", "2026Q3", "2026-S1", " 2026", "2026-",
+                                 "0000", "2026\n", "١٢٣٤", None, 2026])
+def test_a_malformed_period_is_refused(bad):
+    from mppi.indonesia.ikm import ReportingPeriod
+
+    with pytest.raises(ValueError):
+        ReportingPeriod.parse(bad)

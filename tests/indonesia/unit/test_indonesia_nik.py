@@ -125,3 +125,38 @@ def test_mask_keeps_first_and_last_four_digits():
 
 def test_mask_of_a_short_value_hides_everything():
     assert mask_nik("12345") == "*****"
+
+
+# --- codes of regencies that moved or were renumbered: a NIK is valid for life -----------------------------------
+
+@pytest.mark.parametrize("district", [
+    "647301",  # Kota Tarakan under Kalimantan Timur before Kalimantan Utara (2012); now 65.71
+    "640401",  # Bulungan, Malinau or Nunukan under Kalimantan Timur (64.04-64.06); now 65.01-65.03
+    "641001",  # Tana Tidung under Kalimantan Timur; now 65.04
+    "732101",  # a Sulawesi Selatan regency that moved to Sulawesi Barat (2004); now 76.xx
+    "732501",
+])
+def test_a_nik_issued_before_its_regency_moved_to_a_new_province_stays_valid(district):
+    info = parse_nik(nik("120590", district=district), today=TODAY)
+    assert info.district_code == f"{district[:2]}.{district[2:4]}.{district[4:]}"
+
+
+def test_a_banten_nik_issued_under_a_pre_2000_jawa_barat_code_stays_valid():
+    # Before Banten (UU 23/2000) Jawa Barat had 20 kabupaten, Serang, Tangerang, Pandeglang and Lebak among them; it
+    # now lists 32.01-32.18, so a Banten NIK issued as 32.20 (a code no regency holds today) is still a NIK.
+    assert nik_problems(nik("120590", district="322001"), today=TODAY) == []
+    assert nik_problems(nik("120590", district="321905"), today=TODAY) == []
+    # Jawa Barat never had a 21st kabupaten, and 00 is no district
+    assert nik_problems(nik("120590", district="322101"), today=TODAY) == ["unknown district code 32.21.01"]
+    assert nik_problems(nik("120590", district="322000"), today=TODAY) == ["unknown district code 32.20.00"]
+
+
+def test_a_kecamatan_that_moved_to_a_newer_regency_keeps_its_old_code_in_a_nik():
+    # Kabupaten Serang's kecamatan 01-04 went to Kota Serang (2007): the list numbers Kabupaten Serang from 36.04.05.
+    assert nik_problems(nik("120590", district="360401"), today=TODAY) == []
+
+
+def test_district_digits_beyond_any_code_ever_issued_are_still_refused():
+    assert nik_problems(nik("120590", district="647399"), today=TODAY) == ["unknown district code 64.73.99"]
+    assert nik_problems(nik("120590", district="643001"), today=TODAY) == ["unknown district code 64.30.01"]
+    assert nik_problems(nik("120590", district="360499"), today=TODAY) == ["unknown district code 36.04.99"]

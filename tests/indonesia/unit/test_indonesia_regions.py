@@ -139,3 +139,15 @@ def test_data_is_loaded_once():
     get_regency("73.07")
     get_regency("91.71")
     assert regions._data.cache_info().misses == 1
+
+
+def test_historic_regency_codes_name_the_new_province_and_its_law():
+    from mppi.indonesia.regions import historic_codes_of
+
+    tarakan = historic_codes_of("64.73")
+    assert (tarakan.moved_to, tarakan.year, tarakan.basis) == ("65", 2012, "UU 20/2012")
+    assert historic_codes_of("73.20").moved_to == "76"
+    assert historic_codes_of("32.20").moved_to == "36"
+    assert historic_codes_of("14.74").moved_to == "21"
+    assert historic_codes_of("64.07") is None  # Kutai Barat never left Kalimantan Timur
+    assert historic_codes_of("bad") is None

@@ -166,10 +166,12 @@ def test_submission_at_nine_on_a_working_day_counts_that_day_as_day_zero():
 @pytest.mark.parametrize(
     ("local_time", "expected_day_zero"),
     [
-        (dt.time(7, 59), dt.date(2026, 7, 9)),  # before opening: literally "otherwise" -> next working day
+        (dt.time(0, 0), dt.date(2026, 7, 8)),  # before opening on a working day: that day, as if at opening
+        (dt.time(7, 59), dt.date(2026, 7, 8)),
         (dt.time(8, 0), dt.date(2026, 7, 8)),  # opening time is within office hours
         (dt.time(15, 59), dt.date(2026, 7, 8)),
         (dt.time(16, 0), dt.date(2026, 7, 9)),  # closing time is not
+        (dt.time(23, 59), dt.date(2026, 7, 9)),
     ],
 )
 def test_office_hours_edges(local_time, expected_day_zero):
@@ -177,12 +179,33 @@ def test_office_hours_edges(local_time, expected_day_zero):
     assert calendar().day_zero(submitted) == expected_day_zero
 
 
+def test_a_submission_at_seven_on_monday_counts_monday():
+    # Mon 6 Jul 2026 07:00 WIB, an hour before opening: the office works all Monday on it, so Monday is day 0
+    # exactly as for an 08:00 submission; sla 3 -> Tue 7 (1), Wed 8 (2), Thu 9 Jul (3) at 16:00.
+    cal = calendar()
+    early = dt.datetime(2026, 7, 6, 7, 0, tzinfo=WIB)
+    assert cal.day_zero(early) == dt.date(2026, 7, 6)
+    assert cal.due_at(early, 3) == dt.datetime(2026, 7, 9, 16, 0, tzinfo=WIB)
+    assert cal.due_at(early, 3) == cal.due_at(dt.datetime(2026, 7, 6, 8, 0, tzinfo=WIB), 3)
+    # the same Monday at 16:30, after closing: day 0 is Tuesday -> due Fri 10 Jul
+    assert cal.due_at(dt.datetime(2026, 7, 6, 16, 30, tzinfo=WIB), 3) == dt.datetime(2026, 7, 10, 16, 0, tzinfo=WIB)
+
+
+def test_an_early_submission_on_a_holiday_still_starts_on_the_next_working_day():
+    # Mon 17 Aug 2026 (Independence Day) 07:00 WITA: not a working day -> day 0 Tue 18 Aug; sla 1 -> Wed 19 Aug.
+    cal = calendar("Asia/Makassar")
+    submitted = dt.datetime(2026, 8, 17, 7, 0, tzinfo=WITA)
+    assert cal.day_zero(submitted) == dt.date(2026, 8, 18)
+    assert cal.due_at(submitted, 1) == dt.datetime(2026, 8, 19, 16, 0, tzinfo=WITA)
+
+
 def test_day_zero_is_read_in_the_tenant_time_zone():
-    # 2026-07-07 23:30 UTC is Wed 8 Jul 08:30 in Jayapura (UTC+9) but 06:30 in Jakarta (UTC+7).
-    submitted = dt.datetime(2026, 7, 7, 23, 30, tzinfo=UTC)
-    assert calendar("Asia/Jayapura").day_zero(submitted) == dt.date(2026, 7, 8)
-    assert calendar("Asia/Jakarta").day_zero(submitted) == dt.date(2026, 7, 9)
-    assert calendar("Asia/Jayapura").due_at(submitted, 0) == dt.datetime(2026, 7, 8, 16, 0, tzinfo=WIT)
+    # 2026-07-08 08:30 UTC is Wed 8 Jul 17:30 in Jayapura (UTC+9), after closing, but 15:30 in Jakarta (UTC+7),
+    # within office hours there.
+    submitted = dt.datetime(2026, 7, 8, 8, 30, tzinfo=UTC)
+    assert calendar("Asia/Jayapura").day_zero(submitted) == dt.date(2026, 7, 9)
+    assert calendar("Asia/Jakarta").day_zero(submitted) == dt.date(2026, 7, 8)
+    assert calendar("Asia/Jayapura").due_at(submitted, 0) == dt.datetime(2026, 7, 9, 16, 0, tzinfo=WIT)
 
 
 # --- revision waits -----------------------------------------------------------------------------------
