@@ -1,14 +1,35 @@
 """The route registry of /api/v1: each route names the pydantic models that validate its request and describe its
-answer, so the OpenAPI document is generated from the same models and can't drift from the code."""
+answer, and who may call it, so the OpenAPI document is generated from the same models and can't drift from the
+code."""
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+
+from mppi.contracts.errors import refuse_nul
+
+
+class Access(StrEnum):
+    """Who may call a route (API.md's "who" column). Every route declares one: the OpenAPI document shows it as
+    ``x-access`` and the tenant isolation matrix test expects each caller's answer from it."""
+
+    ANYONE = "anyone"
+    SIGNED_IN = "signed_in"  # any account, about itself (/me/...)
+    OWNER = "owner"  # the account the resource belongs to; 404 to everyone else
+    CITIZEN = "citizen"  # citizens only; 403 to staff
+    PLATFORM_ADMIN = "platform_admin"
+    TENANT_ADMIN = "tenant_admin"  # the region's tenant admins and platform admins
+    STAFF = "staff"  # any staff role of the region; platform admins see no applicant's data (404)
+    APPLICANT_OR_STAFF = "applicant_or_staff"  # the application's applicant and the region's staff
+    APPLICANT = "applicant"  # the application's applicant only
+    WORKFLOW = "workflow"  # the roles of the application's current step (its applicant, to resubmit)
 
 
 @dataclass(eq=False)  # hashable by identity: werkzeug keys rules by endpoint
@@ -26,6 +47,7 @@ class Route:
     errors: tuple[int, ...] = ()
     query: dict[str, str] = field(default_factory=dict)
     multipart: type[BaseModel] | None = None  # the JSON part ("data") of a multipart body, also accepted as JSON
+    access: Access | None = None  # None only until declared: tests refuse a route without it
 
     @property
     def endpoint(self) -> str:
@@ -38,8 +60,9 @@ class Api:
 
     def route(self, method: str, path: str, **kwargs) -> Callable:
         def register(fn: Callable) -> Callable:
-            self.routes.append(Route(method=method, path=path, handler=fn, **kwargs))
-            return fn
+            handler = _refusing_nul(fn)  # what the module holds too: the web pages find routes by their handler
+            self.routes.append(Route(method=method, path=path, handler=handler, **kwargs))
+            return handler
 
         return register
 
@@ -66,8 +89,8 @@ class Api:
                                   "responses": {}}
             params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                       for n in re.findall(r"\{(\w+)\}", oa_path)]
-            params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
-                       for n, d in r.query.items()]
+            params += [{"name": n, "in": "query", "required": False, "description": d,
+                        "schema": QUERY_SCHEMAS.get(n, {"type": "string"})} for n, d in r.query.items()]
             if params:
                 op["parameters"] = params
             if r.body:
@@ -81,8 +104,10 @@ class Api:
                         "properties": {"data": {"type": "string", "description": "the JSON body as a string"}},
                         "additionalProperties": {"type": "string", "format": "binary",
                                                  "description": "one part per file field, named by its key"}}}}}
-            if r.auth:
-                op["security"] = [{"bearer": []}]
+            # a token is optional on the others: staff may ask them for more (drafts, archived services)
+            op["security"] = [{"bearer": []}] if r.auth else [{}, {"bearer": []}]
+            if r.access:
+                op["x-access"] = str(r.access)
             ok: dict[str, Any] = {"description": "OK"}
             model = _model_of(r.response)
             if model:
@@ -95,10 +120,11 @@ class Api:
                         "next_cursor": {"type": ["string", "null"]}}}
                 ok["content"] = {"application/json": {"schema": schema}}
             op["responses"][str(r.status)] = ok
-            codes = set(r.errors) | ({401} if r.auth else set()) | ({422} if r.body else set()) | {429}
-            for code in sorted(codes):
-                op["responses"][str(code)] = {"description": "Problem", "content": {
+            for code in sorted(_problem_codes(r, has_path_params="{" in oa_path)):
+                op["responses"][str(code)] = {"description": PROBLEMS[code], "content": {
                     "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            op["responses"]["429"]["headers"] = {"Retry-After": {
+                "required": True, "description": "seconds to wait", "schema": {"type": "integer", "minimum": 0}}}
             paths.setdefault(oa_path, {})[r.method.lower()] = op
         return {
             "openapi": "3.1.0",
@@ -107,6 +133,51 @@ class Api:
             "components": {"schemas": schemas,
                            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         }
+
+
+def _refusing_nul(handler: Callable) -> Callable:
+    """The handler, behind a 422 for a NUL in any path or query parameter (as ``parse`` refuses one in a body):
+    ids and cursors go on to database queries, which fail on it."""
+
+    @functools.wraps(handler)
+    def checked(ctx, *args):
+        refuse_nul(ctx.params, loc=("path",))
+        refuse_nul({name: "".join(values) for name, values in ctx.request.args.lists()}, loc=("query",))
+        return handler(ctx, *args)
+
+    return checked
+
+
+def _problem_codes(r: Route, *, has_path_params: bool) -> set[int]:
+    """Every problem status the route can answer, besides those it declares in ``errors``."""
+    codes = set(r.errors) | {401, 429, 503}  # 401: any request may carry a bad token; 503: every route asks a service
+    if r.body or r.multipart:
+        codes |= {400, 413, 422}
+    if r.multipart:
+        codes.add(415)
+    if r.query or has_path_params:
+        codes.add(422)  # a query value out of range; a NUL anywhere
+    if has_path_params:
+        codes.add(404)
+    return codes
+
+
+PROBLEMS = {
+    400: "The body is not JSON (or not the multipart shape asked for)",
+    401: "No token where one is needed, or the token sent is invalid or expired",
+    403: "The caller's role does not admit the call in this region",
+    404: "Not found, or not visible to the caller",
+    409: "Conflicts with the current state",
+    413: "The body or a file is too large",
+    415: "A file's type is not accepted",
+    422: "A field of the body or query is invalid",
+    429: "Rate limited: see Retry-After",
+    503: "A service the call needs is not answering",
+}
+
+QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+}
 
 
 class PageOf:

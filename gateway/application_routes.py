@@ -1,29 +1,52 @@
-"""The /api/v1 application routes: submit with documents (streamed into the blob store, only references go to the
-applications service), act on the workflow, read, track, verify, download, answer the survey, statistics."""
+"""The /api/v1 application routes: submit with documents (streamed into the caller's staging folder of the blob
+store, within its allowance; only references go to the applications service, and whatever is not handed over is
+deleted at once), act on the workflow, read, track, verify, download (an attachment with a safe name), answer the
+survey, statistics."""
 from __future__ import annotations
 
 import json
+import re
 import time
+import unicodedata
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import parse_form_data
 from werkzeug.wrappers import Response
 
-from gateway.api import PageOf
+from gateway.api import Access, PageOf
 from gateway.auth import require
 from gateway.context import Ctx, read_json
 from gateway.routes import api, staff_tenant, tenant_or_404
 from mppi.contracts import applications as c
 from mppi.contracts.applications import ChannelsConfig, SubscriptionCreate, TemplateOverride
-from mppi.contracts.errors import BadRequest, Forbidden, PayloadTooLarge, ValidationFailed, field_error, parse
+from mppi.contracts.errors import (
+    BadRequest,
+    FileTooLarge,
+    Forbidden,
+    PayloadTooLarge,
+    ValidationFailed,
+    field_error,
+    parse,
+)
 from mppi.contracts.tenants import STAFF_ROLES
-from mppi.runtime.blobstore import BlobTooLarge
+from mppi.runtime import settings as mppi_settings
+from mppi.runtime.blobstore import STAGING_MAX_AGE, BlobStore, BlobTooLarge, staging_of
 
-MAX_UPLOAD = 60 * 1024 * 1024  # the whole multipart request; each field's own limit is checked by applications
+MAX_UPLOAD = 60 * 1024 * 1024  # the whole multipart request (a longer Content-Length is refused before reading)
 MAX_FILE = 25 * 1024 * 1024  # a hard cap while streaming, above any field's max_size_mb
+MIB = 1024 * 1024
+# what a download may be served as: the types the applications service recognises by content (never markup)
+_SERVED = re.compile(r"application/(pdf|zip)|image/(jpeg|png|gif|webp|tiff)")
+
+
+class StagingFull(FileTooLarge):
+    """The caller's uploads not yet sent fill its staging allowance (MPPI_STAGING_QUOTA_MB, _FILES)."""
 
 
 def _actor(ctx: Ctx) -> dict[str, Any]:
@@ -31,7 +54,12 @@ def _actor(ctx: Ctx) -> dict[str, Any]:
     return {"id": p.account_id, "roles": list(p.roles), "tenant": p.tenant, "name": p.name}
 
 
-def _multipart(ctx: Ctx, slug: str) -> tuple[Any, list[dict[str, Any]]]:
+def new_batch(account_id: str) -> str:
+    """A fresh name for one request's (or one web form's) uploads, in the account's own staging folder."""
+    return staging_of(account_id) + uuid.uuid4().hex
+
+
+def _multipart(ctx: Ctx) -> tuple[Any, list[dict[str, Any]]]:
     """Parse a multipart submission: the JSON ``data`` part, and each file part streamed into staging."""
     try:
         _, form, files = parse_form_data(ctx.request.environ, max_content_length=MAX_UPLOAD,
@@ -45,37 +73,67 @@ def _multipart(ctx: Ctx, slug: str) -> tuple[Any, list[dict[str, Any]]]:
         data = json.loads(raw)
     except ValueError:
         raise BadRequest("the data part is not valid JSON") from None
-    refs = []
-    staging = f"staging/{slug}/{uuid.uuid4().hex}"
-    try:
+    refs: list[dict[str, Any]] = []
+    account = require(ctx.principal).account_id
+    batch = new_batch(account)
+    with discarded_on_failure(ctx, refs):
         for key, storage in files.items(multi=True):
-            refs.append(_stage(ctx, staging, key, storage))
-    except BaseException:
-        for ref in refs:
-            ctx.blobs.delete(ref["key"])
-        raise
+            refs.append(_stage(ctx.blobs, account, batch, key, storage))
     return data, refs
 
 
-def _stage(ctx: Ctx, staging: str, key: str, storage: FileStorage) -> dict[str, Any]:
+def _stage(blobs: BlobStore, account_id: str, batch: str, key: str, storage: FileStorage) -> dict[str, Any]:
+    """Stream one uploaded file into ``batch`` (a name from ``new_batch``) within the account's staging allowance:
+    the files and bytes of its uploads not yet sent (those older than the sweep's age count for nobody)."""
+    folder = staging_of(account_id)
+    if not batch.startswith(folder):  # a web form begun before uploads were kept by account
+        batch = folder + uuid.uuid4().hex
+    cfg = mppi_settings.get()
+    count, used = blobs.usage(folder, newer_than=time.time() - STAGING_MAX_AGE)
+    room = cfg.staging_quota_bytes - used
+    if count >= cfg.staging_quota_files or room <= 0:
+        raise _full(key, cfg)
     safe_key = "".join(ch for ch in key if ch.isalnum() or ch == "_")[:40] or "file"
-    try:  # "<staging>-<field>-<random>": one folder per region, not one per submission
-        ref = ctx.blobs.put(f"{staging}-{safe_key}-{uuid.uuid4().hex[:6]}", storage.stream,
-                            content_type=storage.mimetype or "application/octet-stream", max_size=MAX_FILE)
+    try:  # "<batch>-<field>-<random>": one folder per account, not one per submission
+        ref = blobs.put(f"{batch}-{safe_key}-{uuid.uuid4().hex[:6]}", storage.stream,
+                            content_type=storage.mimetype or "application/octet-stream", max_size=min(MAX_FILE, room))
     except BlobTooLarge:
-        raise PayloadTooLarge(f"a file may be at most {MAX_FILE // 2**20} MB") from None
-    return {"field": key[:40], "key": ref.key, "filename": (storage.filename or key)[:255], "size": ref.size,
+        if room < MAX_FILE:
+            raise _full(key, cfg) from None
+        raise PayloadTooLarge(f"a file may be at most {MAX_FILE // MIB} MB") from None
+    return {"field": key[:40], "key": ref.key, "filename": _filename(storage.filename, key), "size": ref.size,
             "sha256": ref.sha256, "content_type": ref.content_type[:100]}
 
 
-def _call_with_files(ctx: Ctx, refs: list[dict], method: str, *args, **kwargs):
+def _full(key: str, cfg: mppi_settings.Settings) -> StagingFull:
+    limit = f"{cfg.staging_quota_bytes / MIB:g} MB or {cfg.staging_quota_files} files"
+    msg = (f"your uploads not yet sent would pass the {limit} one account may hold at once: send or remove the "
+           "files of forms you have not finished (they expire after two days)")
+    return StagingFull(msg, [field_error(["body", "files", key[:40]], msg)])
+
+
+def _filename(raw: str | None, fallback: str) -> str:
+    """A client's file name as a name only, never a path: its last part, without control or formatting characters
+    (NUL, line breaks, right-to-left overrides); the applications service cleans it further before keeping it."""
+    name = "".join(ch for ch in raw or "" if not unicodedata.category(ch).startswith("C"))
+    return re.split(r"[/\\]", name)[-1].strip()[:255] or fallback[:40] or "file"
+
+
+@contextmanager
+def discarded_on_failure(ctx: Ctx, refs: list[dict[str, Any]]) -> Iterator[None]:
+    """Staged files a request does not hand over are deleted at once: refused here before the service saw them,
+    refused by it (it deletes what it refused as well), or never answered."""
     try:
-        return ctx.rpc.call("applications", method, *args, **kwargs)
+        yield
     except BaseException:
-        # the service deletes what it refused; if it never answered, nobody else will
         for ref in refs:
             ctx.blobs.delete(ref["key"])
         raise
+
+
+def _call_with_files(ctx: Ctx, refs: list[dict], method: str, *args, **kwargs):
+    with discarded_on_failure(ctx, refs):
+        return ctx.rpc.call("applications", method, *args, **kwargs)
 
 
 def _is_multipart(ctx: Ctx) -> bool:
@@ -84,7 +142,8 @@ def _is_multipart(ctx: Ctx) -> bool:
 
 @api.route("POST", "/api/v1/tenants/<slug>/applications", response=c.ApplicationPublic, status=201, auth=True,
            tag="applications", multipart=c.SubmissionData, errors=(403, 404, 409, 413, 415),
-           summary="Apply: multipart (part data = JSON {service_id, form}, one file part per file field) or JSON")
+           summary="Apply: multipart (part data = JSON {service_id, form}, one file part per file field) or JSON",
+           access=Access.CITIZEN)
 def submit_application(ctx: Ctx):
     slug = ctx.params["slug"]
     tenant = tenant_or_404(ctx, slug)
@@ -92,38 +151,38 @@ def submit_application(ctx: Ctx):
     if "citizen" not in actor["roles"]:
         raise Forbidden("applications are made by citizens")
     if _is_multipart(ctx):
-        data, refs = _multipart(ctx, slug)
+        data, refs = _multipart(ctx)
     else:
         data, refs = read_json(ctx.request), []
-    parse(c.SubmissionData, data)  # a clear 422 before anything is sent on
-    return _call_with_files(ctx, refs, "submit_application", tenant, data, refs, actor)
+    with discarded_on_failure(ctx, refs):
+        parse(c.SubmissionData, data)  # a clear 422 before anything is sent on
+        return ctx.rpc.call("applications", "submit_application", tenant, data, refs, actor)
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/applications/<application_id>/actions", response=c.ApplicationPublic,
            auth=True, tag="applications", multipart=c.ActionRequest, errors=(403, 404, 409),
-           summary="Act on the workflow: {action, note}; resubmit may be multipart with a changed form and files")
+           summary="Act on the workflow: {action, note}; resubmit may be multipart with a changed form and files",
+           access=Access.WORKFLOW)
 def act(ctx: Ctx):
     slug = ctx.params["slug"]
     tenant = tenant_or_404(ctx, slug)
     actor = _actor(ctx)
-    refs: list[dict] = []
-    resubmission = None
-    if _is_multipart(ctx):
-        data, refs = _multipart(ctx, slug)
-        if not isinstance(data, dict):
+    multipart = _is_multipart(ctx)
+    data, refs = _multipart(ctx) if multipart else (read_json(ctx.request), [])
+    with discarded_on_failure(ctx, refs):
+        if multipart and not isinstance(data, dict):
             raise BadRequest("the data part must be a JSON object")
-        resubmission = {"form": data.pop("form", None), "files": refs}
-    else:
-        data = read_json(ctx.request)
-        if isinstance(data, dict) and "form" in data:
-            resubmission = {"form": data.pop("form"), "files": []}
-    parse(c.ActionRequest, data)
-    return _call_with_files(ctx, refs, "act", tenant, ctx.params["application_id"], data, actor,
+        resubmission = None
+        if multipart or (isinstance(data, dict) and "form" in data):
+            resubmission = {"form": data.pop("form", None), "files": refs}
+        parse(c.ActionRequest, data)
+        return ctx.rpc.call("applications", "act", tenant, ctx.params["application_id"], data, actor,
                             resubmission=resubmission)
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/applications/<application_id>", response=c.ApplicationPublic, auth=True,
-           tag="applications", errors=(404,), summary="An application, to its applicant and the region's staff")
+           tag="applications", errors=(404,), summary="An application, to its applicant and the region's staff",
+           access=Access.APPLICANT_OR_STAFF)
 def get_application(ctx: Ctx):
     slug = ctx.params["slug"]
     tenant_or_404(ctx, slug)
@@ -132,7 +191,7 @@ def get_application(ctx: Ctx):
 
 @api.route("GET", "/api/v1/tenants/<slug>/applications", response=PageOf(c.ApplicationSummary), auth=True,
            tag="applications", errors=(403, 404), summary="The staff inbox, earliest due first",
-           query={"status": "one status", "service_id": "", "limit": "1-100", "cursor": ""})
+           query={"status": "one status", "service_id": "", "limit": "1-100", "cursor": ""}, access=Access.STAFF)
 def inbox(ctx: Ctx):
     slug = staff_tenant(ctx, STAFF_ROLES)["slug"]
     status = ctx.request.args.get("status")
@@ -144,23 +203,37 @@ def inbox(ctx: Ctx):
 
 
 @api.route("GET", "/api/v1/me/applications", response=PageOf(c.ApplicationSummary), auth=True, tag="applications",
-           summary="The caller's applications in every region", query={"limit": "1-100", "cursor": ""})
+           summary="The caller's applications in every region", query={"limit": "1-100", "cursor": ""},
+           access=Access.SIGNED_IN)
 def my_applications(ctx: Ctx):
     return ctx.rpc.call("applications", "my_applications", _actor(ctx), limit=ctx.limit(),
                         cursor=ctx.request.args.get("cursor"))
 
 
+def attachment(filename: str) -> str:
+    """A Content-Disposition that saves the file as ``filename`` in any script (RFC 6266 with RFC 5987's
+    ``filename*=UTF-8''...``), with a plain ASCII ``filename`` for clients that read only that one."""
+    name = "".join("_" if ch in "/\\" else ch for ch in filename if not unicodedata.category(ch).startswith("C"))
+    name = name.strip()[:150] or "file"
+    plain = "".join(ch if ch.isascii() and (ch.isalnum() or ch in " .-_()") else "_"
+                    for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
+    plain = re.sub(r"_{2,}", "_", plain).strip(" ") or "file"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def _stream(ctx: Ctx, ref: dict[str, Any]) -> Response:
-    filename = "".join(ch for ch in ref["filename"] if ch.isprintable() and ch not in '"\\/')[:100] or "file"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"}
+    """A document as an attachment: the type the service found in its content (never markup), the name it gave."""
+    kind = ref["content_type"] if _SERVED.fullmatch(ref.get("content_type") or "") else "application/octet-stream"
+    headers = {"Content-Disposition": attachment(ref["filename"]), "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": "default-src 'none'; sandbox", "Cache-Control": "private, no-store"}
     if ref.get("size") is not None:
         headers["Content-Length"] = str(ref["size"])
-    return Response(ctx.blobs.open(ref["blob"]), content_type=ref["content_type"], headers=headers,
-                    direct_passthrough=True)
+    return Response(ctx.blobs.open(ref["blob"]), content_type=kind, headers=headers, direct_passthrough=True)
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/applications/<application_id>/documents/<key>", auth=True,
-           tag="applications", errors=(404,), summary="A document of the application, as an attachment")
+           tag="applications", errors=(404,), summary="A document of the application, as an attachment",
+           access=Access.APPLICANT_OR_STAFF)
 def document(ctx: Ctx):
     slug = ctx.params["slug"]
     ref = ctx.rpc.call("applications", "document", slug, ctx.params["application_id"], ctx.params["key"],
@@ -169,7 +242,8 @@ def document(ctx: Ctx):
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/applications/<application_id>/output", auth=True, tag="applications",
-           errors=(404,), summary="The issued PDF, once completed, with its verification QR code")
+           errors=(404,), summary="The issued PDF, once completed, with its verification QR code",
+           access=Access.APPLICANT_OR_STAFF)
 def output(ctx: Ctx):
     slug = ctx.params["slug"]
     ref = ctx.rpc.call("applications", "output", slug, ctx.params["application_id"], _actor(ctx))
@@ -178,7 +252,9 @@ def output(ctx: Ctx):
 
 @api.route("POST", "/api/v1/tenants/<slug>/applications/<application_id>/survey", body=c.SurveyAnswers, status=201,
            auth=True, tag="applications", errors=(404, 409),
-           summary="The SKM survey (nine elements u1..u9, 1-4), once the application is completed")
+           summary="The SKM survey (nine elements u1..u9, 1-4), once the application has ended (completed or "
+                   "rejected)",
+           access=Access.APPLICANT)
 def survey(ctx: Ctx, body: c.SurveyAnswers):
     slug = ctx.params["slug"]
     return ctx.rpc.call("applications", "submit_survey", slug, ctx.params["application_id"],
@@ -186,28 +262,32 @@ def survey(ctx: Ctx, body: c.SurveyAnswers):
 
 
 @api.route("GET", "/api/v1/track/<tracking_number>", response=c.TrackingPublic, tag="applications", errors=(404,),
-           summary="Track an application by its number: no personal data")
+           summary="Track an application by its number: no personal data", access=Access.ANYONE)
 def track(ctx: Ctx):
     return ctx.rpc.call("applications", "track", ctx.params["tracking_number"][:30])
 
 
 @api.route("GET", "/api/v1/verify/<code>", response=c.VerifyPublic, tag="applications", errors=(404,),
-           summary="Check an issued document's QR code")
+           summary="Check an issued document's QR code", access=Access.ANYONE)
 def verify(ctx: Ctx):
     return ctx.rpc.call("applications", "verify", ctx.params["code"][:80])
 
 
-@api.route("GET", "/api/v1/tenants/<slug>/stats", tag="applications", errors=(404,),
-           summary="A region's volumes, SLA on time and IKM per service (no personal data)")
+@api.route("GET", "/api/v1/tenants/<slug>/stats", tag="applications", errors=(404, 422),
+           summary="A region's volumes and SLA on time, and its IKM per service for one SKM reporting period (no "
+                   "personal data)", access=Access.ANYONE,
+           query={"period": "a year (2026) or a quarter (2026-Q3); the current year when absent"})
 def stats(ctx: Ctx):
     slug = ctx.params["slug"]
-    tenant_or_404(ctx, slug)
-    return ctx.rpc.call("applications", "stats", slug)
+    tenant = tenant_or_404(ctx, slug)
+    period = ctx.request.args.get("period")
+    return ctx.rpc.call("applications", "stats", slug, period=None if period is None else period[:20],
+                        timezone=tenant["timezone"])
 
 
 @api.route("GET", "/api/v1/me/notifications", auth=True, tag="notifications",
            summary="The caller's in-app notifications, newest first, in the language asked",
-           query={"limit": "1-100", "cursor": ""})
+           query={"limit": "1-100", "cursor": ""}, access=Access.SIGNED_IN)
 def my_notifications(ctx: Ctx):
     lang = ctx.lang if ctx.lang in ("id", "en") else "id"
     return ctx.rpc.call("notifications", "list_notifications", require(ctx.principal).account_id, lang=lang,
@@ -215,7 +295,7 @@ def my_notifications(ctx: Ctx):
 
 
 @api.route("POST", "/api/v1/me/notifications/<notification_id>/read", auth=True, tag="notifications",
-           errors=(404,), summary="Mark a notification read")
+           errors=(404,), summary="Mark a notification read", access=Access.OWNER)
 def read_notification(ctx: Ctx):
     return ctx.rpc.call("notifications", "mark_read", require(ctx.principal).account_id,
                         ctx.params["notification_id"][:64])
@@ -225,28 +305,31 @@ def read_notification(ctx: Ctx):
 
 @api.route("POST", "/api/v1/tenants/<slug>/subscriptions", body=SubscriptionCreate, status=201, auth=True,
            tag="subscriptions", errors=(403, 404),
-           summary='{"kind": "amqp"} → broker credentials for the feed; {"kind": "webhook", "url"} → the secret, once')
+           summary='{"kind": "amqp"} → broker credentials for the feed; {"kind": "webhook", "url"} → the secret, once',
+           access=Access.TENANT_ADMIN)
 def create_subscription(ctx: Ctx, body: SubscriptionCreate):
     slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "create_subscription", slug, body.model_dump(mode="json", exclude_none=True))
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/subscriptions", auth=True, tag="subscriptions", errors=(403, 404),
-           summary="The region's subscriptions")
+           summary="The region's subscriptions", access=Access.TENANT_ADMIN)
 def list_subscriptions(ctx: Ctx):
     slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "list_subscriptions", slug)
 
 
 @api.route("DELETE", "/api/v1/tenants/<slug>/subscriptions/<subscription_id>", status=204, auth=True,
-           tag="subscriptions", errors=(403, 404), summary="Revoke: the broker user is deleted, webhooks stop")
+           tag="subscriptions", errors=(403, 404), summary="Revoke: the broker user is deleted, webhooks stop",
+           access=Access.TENANT_ADMIN)
 def revoke_subscription(ctx: Ctx):
     slug = staff_tenant(ctx)["slug"]
     ctx.rpc.call("notifications", "revoke_subscription", slug, ctx.params["subscription_id"][:64])
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/subscriptions/<subscription_id>/deliveries", auth=True,
-           tag="subscriptions", errors=(403, 404), summary="A webhook's delivery log: every attempt, the next try")
+           tag="subscriptions", errors=(403, 404), summary="A webhook's delivery log: every attempt, the next try",
+           access=Access.TENANT_ADMIN)
 def subscription_deliveries(ctx: Ctx):
     slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "subscription_deliveries", slug, ctx.params["subscription_id"][:64])
@@ -254,7 +337,7 @@ def subscription_deliveries(ctx: Ctx):
 
 @api.route("PUT", "/api/v1/tenants/<slug>/notification-templates/<type_>/<language>", body=TemplateOverride,
            auth=True, tag="notifications", errors=(403, 404),
-           summary="The region's own wording of a message (Jinja2), checked when saved")
+           summary="The region's own wording of a message (Jinja2), checked when saved", access=Access.TENANT_ADMIN)
 def save_notification_template(ctx: Ctx, body: TemplateOverride):
     slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "save_template", slug, ctx.params["type_"][:40], ctx.params["language"][:2],
@@ -263,14 +346,15 @@ def save_notification_template(ctx: Ctx, body: TemplateOverride):
 
 @api.route("PUT", "/api/v1/tenants/<slug>/notification-channels", body=ChannelsConfig, auth=True,
            tag="notifications", errors=(403, 404),
-           summary="The region's channels: email on/off, SMS and WhatsApp HTTP providers (tokens are not shown again)")
+           summary="The region's channels: email on/off, SMS and WhatsApp HTTP providers (tokens are not shown again)",
+           access=Access.TENANT_ADMIN)
 def save_channels(ctx: Ctx, body: ChannelsConfig):
     slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "save_channels", slug, body.model_dump(mode="json"))
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/notification-channels", auth=True, tag="notifications", errors=(403, 404),
-           summary="The region's channels, tokens masked")
+           summary="The region's channels, tokens masked", access=Access.TENANT_ADMIN)
 def get_channels(ctx: Ctx):
     slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("notifications", "get_channels", slug)
@@ -280,7 +364,8 @@ _national: tuple[float, dict] | None = None
 
 
 @api.route("GET", "/api/v1/stats", tag="applications",
-           summary="National figures: regions live, services published, applications, IKM (at most 30 s old)")
+           summary="National figures: regions live, services published, applications, IKM (at most 30 s old)",
+           access=Access.ANYONE)
 def national_stats(ctx: Ctx):
     global _national
     now = time.monotonic()

@@ -6,7 +6,7 @@ import json
 
 from werkzeug.wrappers import Response
 
-from gateway.api import PageOf
+from gateway.api import Access, PageOf
 from gateway.auth import require_staff
 from gateway.context import Ctx
 from gateway.i18n import localize
@@ -23,7 +23,7 @@ def _json(body: object) -> Response:
 
 
 @api.route("GET", "/api/v1/templates", response=list[c.TemplateSummary], tag="catalogue",
-           summary="The national template library")
+           summary="The national template library", access=Access.ANYONE)
 def list_templates(ctx: Ctx):
     # the library changes only with a catalog release: one RPC per gateway process
     global _templates
@@ -36,14 +36,15 @@ _templates: list | None = None
 
 
 @api.route("GET", "/api/v1/templates/<code>", response=c.Template, tag="catalogue", errors=(404,),
-           summary="One template in full: standard, form and workflow")
+           summary="One template in full: standard, form and workflow", access=Access.ANYONE)
 def get_template(ctx: Ctx):
     return ctx.rpc.call("catalog", "get_template", ctx.params["code"])
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/services", body=c.AdoptOrCreate, response=c.ServicePublic, status=201,
            auth=True, tag="catalogue", errors=(403, 404, 409),
-           summary="Adopt a template ({template_code}, optional code) or create a service from a definition")
+           summary="Adopt a template ({template_code}, optional code) or create a service from a definition",
+           access=Access.TENANT_ADMIN)
 def create_service(ctx: Ctx, body: c.AdoptOrCreate):
     slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("catalog", "create_service", slug, body.model_dump(mode="json", exclude_none=True))
@@ -51,14 +52,16 @@ def create_service(ctx: Ctx, body: c.AdoptOrCreate):
 
 @api.route("PATCH", "/api/v1/tenants/<slug>/services/<service_id>", body=c.ServicePatch, response=c.ServicePublic,
            auth=True, tag="catalogue", errors=(403, 404),
-           summary="Edit a service: a JSON merge patch of its definition, applied to the draft")
+           summary="Edit a service: a JSON merge patch of its definition, applied to the draft",
+           access=Access.TENANT_ADMIN)
 def update_service(ctx: Ctx, body: c.ServicePatch):
     slug = staff_tenant(ctx)["slug"]
     return ctx.rpc.call("catalog", "update_service", slug, ctx.params["service_id"], body.model_dump(mode="json"))
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/services/<service_id>/publish", response=c.ServicePublic, auth=True,
-           tag="catalogue", errors=(403, 404), summary="Publish the draft: it becomes the version citizens see")
+           tag="catalogue", errors=(403, 404), summary="Publish the draft: it becomes the version citizens see",
+           access=Access.TENANT_ADMIN)
 def publish_service(ctx: Ctx):
     slug = staff_tenant(ctx)["slug"]
     view = ctx.rpc.call("catalog", "publish_service", slug, ctx.params["service_id"])
@@ -67,7 +70,8 @@ def publish_service(ctx: Ctx):
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/services/<service_id>/archive", response=c.ServicePublic, auth=True,
-           tag="catalogue", errors=(403, 404), summary="Archive: the service leaves the public list")
+           tag="catalogue", errors=(403, 404), summary="Archive: the service leaves the public list",
+           access=Access.TENANT_ADMIN)
 def archive_service(ctx: Ctx):
     slug = staff_tenant(ctx)["slug"]
     view = ctx.rpc.call("catalog", "archive_service", slug, ctx.params["service_id"])
@@ -78,7 +82,8 @@ def archive_service(ctx: Ctx):
 @api.route("GET", "/api/v1/tenants/<slug>/services", response=PageOf(c.ServiceSummary), tag="catalogue", errors=(404,),
            summary="A region's published services; staff may ask for status=draft|archived",
            query={"category": "a category key", "q": "search words (Indonesian)", "menu": "a menu entry key",
-                  "status": "staff: draft|archived|published", "limit": "1-100", "cursor": "from next_cursor"})
+                  "status": "staff: draft|archived|published", "limit": "1-100", "cursor": "from next_cursor"},
+           access=Access.ANYONE)
 def list_services(ctx: Ctx):
     slug = ctx.params["slug"]
     # a hot read is one lookup keyed by the raw query: nothing is parsed until the answer is not cached
@@ -126,7 +131,7 @@ def list_services(ctx: Ctx):
 
 @api.route("GET", "/api/v1/tenants/<slug>/services/<service_id>", response=c.ServicePublic, tag="catalogue",
            errors=(404,), query={"version": "staff: draft or a version number"},
-           summary="A service's latest published version: its standard, form and workflow")
+           summary="A service's latest published version: its standard, form and workflow", access=Access.ANYONE)
 def get_service(ctx: Ctx):
     slug = ctx.params["slug"]
     sid = ctx.params["service_id"]

@@ -5,7 +5,7 @@ import json
 
 from werkzeug.wrappers import Response
 
-from gateway.api import Api, PageOf
+from gateway.api import Access, Api, PageOf
 from gateway.auth import require, require_platform_admin, require_staff
 from gateway.context import Ctx, paginate
 from gateway.i18n import localize
@@ -18,18 +18,20 @@ api = Api()
 # ---- accounts -------------------------------------------------------------------------------------------------
 
 @api.route("POST", "/api/v1/auth/register", body=c.Register, response=c.AccountPublic, status=201, rate="auth",
-           tag="accounts", summary="Register as a citizen (NIK checked per Dukcapil rules)", errors=(409,))
+           tag="accounts", summary="Register as a citizen (NIK checked per Dukcapil rules)", errors=(409,),
+           access=Access.ANYONE)
 def register(ctx: Ctx, body: c.Register):
     return ctx.rpc.call("tenants", "register_citizen", body.model_dump(mode="json"))
 
 
 @api.route("POST", "/api/v1/auth/token", body=c.TokenRequest, response=c.Token, rate="auth", tag="accounts",
-           summary="Sign in: exchange email and password for a bearer token")
+           summary="Sign in: exchange email and password for a bearer token", access=Access.ANYONE)
 def token(ctx: Ctx, body: c.TokenRequest):
     return ctx.rpc.call("tenants", "issue_token", body.model_dump(mode="json"))
 
 
-@api.route("GET", "/api/v1/me", response=c.Me, auth=True, tag="accounts", summary="The signed-in account")
+@api.route("GET", "/api/v1/me", response=c.Me, auth=True, tag="accounts", summary="The signed-in account",
+           access=Access.SIGNED_IN)
 def me(ctx: Ctx):
     return ctx.rpc.call("tenants", "get_me", require(ctx.principal).account_id)
 
@@ -55,7 +57,7 @@ def staff_tenant(ctx: Ctx, roles: tuple[str, ...] = ("tenant_admin",)) -> dict:
 
 
 @api.route("POST", "/api/v1/tenants", body=c.TenantCreate, response=c.TenantPublic, status=201, auth=True,
-           tag="tenants", summary="Onboard a region (platform admin)", errors=(403, 409))
+           tag="tenants", summary="Onboard a region (platform admin)", errors=(403, 409), access=Access.PLATFORM_ADMIN)
 def create_tenant(ctx: Ctx, body: c.TenantCreate):
     require_platform_admin(ctx.principal)
     tenant = ctx.rpc.call("tenants", "create_tenant", body.model_dump(mode="json", exclude_unset=True))
@@ -64,7 +66,8 @@ def create_tenant(ctx: Ctx, body: c.TenantCreate):
 
 
 @api.route("GET", "/api/v1/tenants", response=PageOf(c.TenantSummary), tag="tenants",
-           summary="Regions live on the platform", query={"limit": "1-100", "cursor": "from next_cursor"})
+           summary="Regions live on the platform", query={"limit": "1-100", "cursor": "from next_cursor"},
+           access=Access.ANYONE)
 def list_tenants(ctx: Ctx):
     if ctx.tenants.ready.is_set():
         items = ctx.tenants.summaries()
@@ -74,7 +77,8 @@ def list_tenants(ctx: Ctx):
 
 
 @api.route("GET", "/api/v1/tenants/<slug>", response=c.TenantPublic, tag="tenants", errors=(404,),
-           summary="A region: name, kind, timezone, branding, menu, home page widgets, office hours")
+           summary="A region: name, kind, timezone, branding, menu, home page widgets, office hours",
+           access=Access.ANYONE)
 def get_tenant(ctx: Ctx):
     slug = ctx.params["slug"]
     body = ctx.tenants.rendered(slug, ctx.lang)
@@ -87,7 +91,8 @@ def get_tenant(ctx: Ctx):
 
 
 @api.route("PATCH", "/api/v1/tenants/<slug>", body=c.TenantPatch, response=c.TenantPublic, auth=True,
-           tag="tenants", summary="Change a region's configuration (tenant admin)", errors=(403, 404))
+           tag="tenants", summary="Change a region's configuration (tenant admin)", errors=(403, 404),
+           access=Access.TENANT_ADMIN)
 def patch_tenant(ctx: Ctx, body: c.TenantPatch):
     slug = ctx.params["slug"]
     require_staff(ctx.principal, slug)
@@ -97,7 +102,8 @@ def patch_tenant(ctx: Ctx, body: c.TenantPatch):
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/staff", body=c.StaffCreate, response=c.AccountPublic, status=201,
-           auth=True, tag="tenants", summary="Create a staff account in the region", errors=(403, 404, 409))
+           auth=True, tag="tenants", summary="Create a staff account in the region", errors=(403, 404, 409),
+           access=Access.TENANT_ADMIN)
 def create_staff(ctx: Ctx, body: c.StaffCreate):
     slug = ctx.params["slug"]
     require_staff(ctx.principal, slug)
@@ -105,7 +111,8 @@ def create_staff(ctx: Ctx, body: c.StaffCreate):
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/staff", response=PageOf(c.StaffPublic), auth=True, tag="tenants",
-           summary="The region's staff accounts", errors=(403, 404), query={"limit": "1-100", "cursor": ""})
+           summary="The region's staff accounts", errors=(403, 404), query={"limit": "1-100", "cursor": ""},
+           access=Access.TENANT_ADMIN)
 def list_staff(ctx: Ctx):
     slug = ctx.params["slug"]
     require_staff(ctx.principal, slug)
@@ -113,7 +120,7 @@ def list_staff(ctx: Ctx):
 
 
 @api.route("DELETE", "/api/v1/tenants/<slug>/staff/<account_id>", status=204, auth=True, tag="tenants",
-           summary="Remove a staff account: it can no longer sign in", errors=(403, 404))
+           summary="Remove a staff account: it can no longer sign in", errors=(403, 404), access=Access.TENANT_ADMIN)
 def delete_staff(ctx: Ctx):
     slug = ctx.params["slug"]
     require_staff(ctx.principal, slug)
@@ -123,7 +130,8 @@ def delete_staff(ctx: Ctx):
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/agencies", body=c.AgencyCreate, response=c.AgencyPublic, status=201,
-           auth=True, tag="tenants", summary="Add an agency (OPD) to the region", errors=(403, 404, 409))
+           auth=True, tag="tenants", summary="Add an agency (OPD) to the region", errors=(403, 404, 409),
+           access=Access.TENANT_ADMIN)
 def create_agency(ctx: Ctx, body: c.AgencyCreate):
     slug = ctx.params["slug"]
     require_staff(ctx.principal, slug)
@@ -131,7 +139,8 @@ def create_agency(ctx: Ctx, body: c.AgencyCreate):
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/agencies", response=PageOf(c.AgencyPublic), tag="tenants",
-           summary="The region's agencies (OPD)", errors=(404,), query={"limit": "1-100", "cursor": ""})
+           summary="The region's agencies (OPD)", errors=(404,), query={"limit": "1-100", "cursor": ""},
+           access=Access.ANYONE)
 def list_agencies(ctx: Ctx):
     items = ctx.rpc.call("tenants", "list_agencies", ctx.params["slug"])
     return paginate(items, key="code", limit=ctx.limit(), cursor=ctx.request.args.get("cursor"))

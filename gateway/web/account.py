@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +18,7 @@ from gateway.application_routes import (
     get_application,
     my_applications,
     my_notifications,
+    new_batch,
     output,
     read_notification,
     survey,
@@ -33,6 +33,7 @@ from gateway.web.apply import (
     _service_message,
     _size,
     check_value,
+    drop_refused,
     form_of,
     seal,
     take_answers,
@@ -103,7 +104,7 @@ def _landing(w: WebCtx, access_token: str) -> str:
     return "/permohonan"
 
 
-@pages.page("/masuk", methods=("GET", "POST"))
+@pages.page("/masuk", methods=("GET", "POST"), rate="auth")
 def sign_in(w: WebCtx) -> Response:
     source = w.form if w.request.method == "POST" else w.request.args
     nxt = safe_next(source.get("next"), "")
@@ -162,7 +163,7 @@ def _register_errors(w: WebCtx, exc: MppiError) -> dict[str, str]:
     return errors
 
 
-@pages.page("/daftar", methods=("GET", "POST"))
+@pages.page("/daftar", methods=("GET", "POST"), rate="auth")
 def sign_up(w: WebCtx) -> Response:
     source = w.form if w.request.method == "POST" else w.request.args
     nxt = safe_next(source.get("next"), "")
@@ -280,7 +281,7 @@ class Resubmission:
         self.url = f"/r/{w.params['slug']}/permohonan/{app['id']}"
         self.ids = {"account": w.principal.account_id, "slug": w.params["slug"], "service_id": app["id"]}
         self.state = {"a": self.ids["account"], "t": self.ids["slug"], "s": app["id"], "ts": int(time.time()),
-                      "p": f"staging/{self.ids['slug']}/{uuid.uuid4().hex}", "f": {}}
+                      "p": new_batch(self.ids["account"]), "f": {}}
         self.values = {f["key"]: _shown(app["form"].get(f["key"])) for f in self.fields if f["type"] != "file"}
         self.note = ""
 
@@ -318,6 +319,7 @@ class Resubmission:
         if len(self.note) > NOTE_MAX:
             problems["note"] = self.w.t(f"Catatan paling banyak {NOTE_MAX} karakter",
                                         f"The note must be {NOTE_MAX} characters or fewer")
+        drop_refused(self.w, self.state["f"], problems)  # a new file refused here is deleted at once
         return problems
 
     def send(self) -> Response:
@@ -394,7 +396,7 @@ def skm_survey(w: WebCtx) -> Response:
     values["comment"] = w.form.get("comment", "")
     errors: dict[str, str] = {}
     done = None
-    if app["status"] != "completed":
+    if app["status"] not in ("completed", "rejected"):  # every applicant whose application ended is asked
         done = "closed"
     elif w.request.method == "POST":
         for q in questions:

@@ -2,9 +2,10 @@
 a few questions per page, a check-your-answers page, then a confirmation page with the tracking number.
 
 The gateway keeps no database, so the answers so far travel between the pages in one hidden field, signed with
-HMAC (the gateway's secret) and bound to the citizen, the region and the service. Files go to the blob store's
-staging area as soon as their page is posted; only their references ride in that field. The applications service
-checks everything once more when the application is sent: its answer is the final word.
+HMAC (the gateway's secret) and bound to the citizen, the region and the service. Files go to the citizen's folder
+of the blob store's staging area (within its allowance) as soon as their page is posted; only their references ride
+in that field. A file refused on its page, or replaced, is deleted at once. The applications service checks
+everything once more when the application is sent: its answer is the final word.
 """
 from __future__ import annotations
 
@@ -20,7 +21,15 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from gateway.application_routes import MAX_FILE, _actor, _call_with_files, _stage, get_application
+from gateway.application_routes import (
+    MAX_FILE,
+    StagingFull,
+    _actor,
+    _call_with_files,
+    _stage,
+    get_application,
+    new_batch,
+)
 from gateway.catalog_routes import get_service
 from gateway.web.core import WebCtx, field_errors, pages
 from mppi.contracts.errors import MppiError, NotFound
@@ -87,8 +96,8 @@ def unseal(secret: bytes | str, token: str, *, account: str, slug: str, service_
 
 
 def _fresh(account: str, slug: str, service_id: str) -> dict:
-    return {"a": account, "t": slug, "s": service_id, "ts": int(time.time()),
-            "p": f"staging/{slug}/{uuid.uuid4().hex}", "v": {}, "f": {}}
+    return {"a": account, "t": slug, "s": service_id, "ts": int(time.time()), "p": new_batch(account), "v": {},
+            "f": {}}
 
 
 # -- checking a page's answers (simple shapes; the service has the final word) ---------------------------------------
@@ -174,6 +183,13 @@ def _service_message(w: WebCtx, field: dict | None, msg: str) -> str:
     if msg.startswith("is an executable"):
         return w.t(f"{label}: berkas ini program atau skrip dan tidak diterima. Pilih berkas {accepted}",
                    f"{label}: this file is a program or script and is never accepted. Choose a {accepted} file")
+    named = re.match(r"is named (\.\w+) but is an? (.+?) file", msg)
+    if named:
+        ext, kind = named.groups()
+        return w.t(f"{label}: nama berkas berakhiran {ext}, tetapi isinya berkas {kind}. Pilih berkas {accepted} "
+                   "yang namanya sesuai dengan isinya",
+                   f"{label}: the file's name ends in {ext} but it is a {kind} file. Choose a {accepted} file whose "
+                   "name matches what it is")
     if msg.startswith("is a ") and "accepted:" in msg or msg.startswith("is not a file type"):
         return w.t(f"{label}: jenis berkas tidak diterima. Pilih berkas {accepted}",
                    f"{label}: this type of file is not accepted. Choose a {accepted} file")
@@ -197,7 +213,8 @@ def _service(w: WebCtx, service_id: str) -> dict:
 def take_answers(w: WebCtx, fields: list[dict], values: dict[str, str], staged: dict[str, dict],
                  prefix: str) -> dict[str, str]:
     """Keep the posted answers of ``fields`` in ``values``; a new file replaces the staged one (staged under
-    ``prefix``), ``hapus_<key>`` removes it; the problems found while doing so (a file over the hard cap)."""
+    ``prefix``, the old one deleted), ``hapus_<key>`` removes it; the problems found while doing so (a file over the
+    hard cap, or over the citizen's allowance of uploads not yet sent)."""
     problems = {}
     for field in fields:
         key = field["key"]
@@ -208,7 +225,15 @@ def take_answers(w: WebCtx, fields: list[dict], values: dict[str, str], staged: 
         elif (upload := w.files.get(key)) is not None and upload.filename:
             drop_staged(w, staged, key)
             try:
-                staged[key] = _stage(w.gateway, prefix, key, upload)
+                staged[key] = _stage(w.gateway.blobs, w.require_login().account_id, prefix, key, upload)
+            except StagingFull:
+                problems[key] = w.t(
+                    f"{field['label']}: berkas yang Anda unggah dan belum dikirim sudah mencapai batas. Kirim atau "
+                    "hapus berkas pada formulir yang belum selesai (berkas yang tidak dikirim dihapus setelah dua "
+                    "hari), lalu unggah lagi",
+                    f"{field['label']}: the files you uploaded and have not sent yet have reached the limit. Send or "
+                    "remove the files of forms you have not finished (files never sent are deleted after two "
+                    "days), then upload again")
             except MppiError:  # over the hard cap of any file
                 problems[key] = w.t(f"{field['label']} terlalu besar", f"{field['label']} is too large")
         elif w.form.get(f"hapus_{key}"):
@@ -220,6 +245,12 @@ def drop_staged(w: WebCtx, staged: dict[str, dict], key: str) -> None:
     ref = staged.pop(key, None)
     if ref is not None:
         w.gateway.blobs.delete(ref["key"])
+
+
+def drop_refused(w: WebCtx, staged: dict[str, dict], problems: dict[str, str]) -> None:
+    """Delete at once the staged files a page refused (too large, empty): the citizen chooses another."""
+    for key in problems:
+        drop_staged(w, staged, key)
 
 
 def form_of(fields: list[dict], values: dict[str, str]) -> dict[str, Any]:
@@ -308,6 +339,7 @@ class Flow:
             msg = check_value(self.w, field, self.state["v"].get(field["key"], ""), self.state["f"].get(field["key"]))
             if msg:
                 problems[field["key"]] = msg
+        drop_refused(self.w, self.state["f"], problems)
         return problems
 
     def drop_file(self, key: str) -> None:
@@ -353,7 +385,7 @@ class Flow:
 
     def copy(self, ref: dict) -> dict:
         blobs = self.w.gateway.blobs
-        key = f"{self.state['p']}/{ref['field']}-{uuid.uuid4().hex[:6]}"
+        key = f"{self.state['p']}-{ref['field']}-copy-{uuid.uuid4().hex[:6]}"
         made = blobs.put(key, _Chunks(blobs.open(ref["key"])), content_type=ref["content_type"], max_size=MAX_FILE)
         return {**ref, "key": made.key}
 

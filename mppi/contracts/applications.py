@@ -77,7 +77,7 @@ class ApplicationPublic(BaseModel):
     allowed_actions: list[str]
     output: dict[str, Any] | None
     applicant_name: str
-    survey_answered: bool = False  # completed and its SKM survey answered
+    survey_answered: bool = False  # ended (completed or rejected) and its SKM survey answered
 
 
 class ApplicationSummary(BaseModel):

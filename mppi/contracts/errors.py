@@ -159,17 +159,21 @@ def _nul_locations(value: Any, loc: tuple, found: list) -> None:
             _nul_locations(v, (*loc, i), found)
 
 
-def parse(model, data: Any, *, loc: tuple = ("body",)):
-    """Validate ``data`` against a pydantic model; every problem becomes one ``errors`` item of a 422.
-
-    NUL characters are refused everywhere: no database stores them and no person types them.
-    """
-    from pydantic import ValidationError
-
+def refuse_nul(data: Any, *, loc: tuple) -> None:
+    """A 422 naming every place in ``data`` that holds a NUL character: no database stores them and no person types
+    them, so they are refused everywhere (bodies, path and query parameters)."""
     nul: list = []
     _nul_locations(data, loc, nul)
     if nul:
         raise ValidationFailed("text may not contain NUL characters", nul)
+
+
+def parse(model, data: Any, *, loc: tuple = ("body",)):
+    """Validate ``data`` against a pydantic model; every problem becomes one ``errors`` item of a 422 (NUL
+    characters included: see ``refuse_nul``)."""
+    from pydantic import ValidationError
+
+    refuse_nul(data, loc=loc)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

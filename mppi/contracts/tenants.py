@@ -1,9 +1,10 @@
 """Contracts of the tenants service: regions as tenants, their configuration, agencies and accounts."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, field_validator
 
 from mppi.contracts.common import LocalizedText, RegionCode, Request, Slug
 
@@ -15,7 +16,14 @@ StaffRole = Literal["tenant_admin", "verifier", "approver", "operator"]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 HexColor = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
-Date = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+def _calendar_date(value: str) -> str:
+    date.fromisoformat(value)  # 2026-02-30 or year 0 raise ValueError: a 422 here, not a 500 where it is read
+    return value
+
+
+Date = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_calendar_date)]
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 

@@ -1,5 +1,7 @@
 """The blob store behind one small interface: a folder under MPPI_VAR_DIR by default, an S3-compatible store when
-``MPPI_S3_BUCKET`` is set. Uploads stream in with their sha256 computed on the way; bytes never cross RabbitMQ."""
+``MPPI_S3_BUCKET`` is set. Uploads stream in with their sha256 computed on the way; bytes never cross RabbitMQ.
+Uploads wait under ``staging/<account>/`` until a submission takes them; ``usage`` tells what an account holds there,
+``sweep`` removes what was abandoned."""
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +15,10 @@ from typing import BinaryIO, Protocol
 
 CHUNK = 64 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,500}$")
+STAGING = "staging/"
+# uploads of forms never sent (a browser closed half-way, a request cut off) stay in staging this long: twice the
+# day a web form keeps its answers, so nothing a citizen may still send is swept; older ones count for nobody
+STAGING_MAX_AGE = 2 * 24 * 3600
 
 
 class BlobTooLarge(Exception):
@@ -35,6 +41,15 @@ class BlobStore(Protocol):
     def move(self, src: str, dst: str) -> None: ...
     def delete(self, key: str) -> None: ...
     def sweep(self, prefix: str, *, older_than: float) -> int: ...
+    def usage(self, prefix: str, *, newer_than: float = 0.0) -> tuple[int, int]: ...
+
+
+def staging_of(account_id: str) -> str:
+    """The folder of one account's uploads waiting to be sent (``staging/<account>/``)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "", account_id)[:64]
+    if not safe:
+        raise ValueError("an account id is needed to stage uploads")
+    return f"{STAGING}{safe}/"
 
 
 def check_key(key: str) -> str:
@@ -114,6 +129,20 @@ class LocalBlobStore:
                     pass
         return swept
 
+    def usage(self, prefix: str, *, newer_than: float = 0.0) -> tuple[int, int]:
+        """How many blobs under ``prefix`` were last written at or after the epoch time ``newer_than``, and their
+        bytes; uploads still streaming in count with what they wrote so far."""
+        count = size = 0
+        for folder, _, names in os.walk(self._path(prefix.rstrip("/"))):
+            for name in names:
+                try:
+                    stat = os.stat(os.path.join(folder, name))
+                except FileNotFoundError:
+                    continue  # taken or deleted meanwhile
+                if stat.st_mtime >= newer_than:
+                    count, size = count + 1, size + stat.st_size
+        return count, size
+
 
 class S3BlobStore:
     """An S3-compatible bucket (AWS, MinIO, moto's server) through boto3; uploads are multipart-streamed."""
@@ -172,6 +201,16 @@ class S3BlobStore:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": old, "Quiet": True})
                 swept += len(old)
         return swept
+
+    def usage(self, prefix: str, *, newer_than: float = 0.0) -> tuple[int, int]:
+        """How many blobs under ``prefix`` were last written at or after the epoch time ``newer_than``, and their
+        bytes (uploads still streaming in are not listed yet)."""
+        count = size = 0
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for o in page.get("Contents", []):
+                if o["LastModified"].timestamp() >= newer_than:
+                    count, size = count + 1, size + o["Size"]
+        return count, size
 
 
 class _HashingReader:

@@ -32,7 +32,7 @@ from mppi.contracts.events import (
     ServiceArchived,
     ServicePublished,
 )
-from mppi.indonesia.ikm import compute_ikm, validate_answers
+from mppi.indonesia.ikm import ReportingPeriod, compute_ikm, validate_answers
 from mppi.indonesia.nik import mask_nik
 from mppi.indonesia.workdays import OfficeHours, WorkingCalendar
 from mppi.runtime.blobstore import BlobStore
@@ -41,7 +41,7 @@ from services.applications import orm
 from services.applications import repository as repo
 from services.applications.documents import IssuedDocument, render_issued_document
 from services.applications.domain.application import Application, submit
-from services.applications.domain.files import check_file, response_status, sniff
+from services.applications.domain.files import check_file, clean_filename, download_name, response_status, sniff
 from services.applications.domain.form import check_form
 from services.applications.domain.tracking import new_tracking_number
 from services.applications.domain.verification import make_code, read_code
@@ -125,8 +125,9 @@ def _check_files(fields: list[dict], files: list[c.FileRef], blobs: BlobStore) -
         field = by_key.get(ref.field)
         if field is None:
             continue  # check_form names a file sent for a key that is not a file field
-        head = blobs.head(ref.key)
-        hint, found = check_file(field, size=ref.size, head=head, loc=("body", "files", ref.field))
+        head = blobs.head(ref.key)  # the first bytes only: nothing uploaded is ever decoded or unpacked
+        hint, found = check_file(field, size=ref.size, head=head, loc=("body", "files", ref.field),
+                                 filename=ref.filename)
         hints.append(hint)
         problems.extend(found)
         sniffed[ref.field] = sniff(head) or "application/octet-stream"
@@ -145,7 +146,8 @@ def _keep_documents(tenant: str, app_id: str, files: list[c.FileRef], sniffed: d
     for ref in files:
         key = f"documents/{tenant}/{app_id}/{ref.field}{suffix}"
         blobs.move(ref.key, key)
-        documents.append({"key": ref.field, "blob": key, "filename": ref.filename, "size": ref.size,
+        documents.append({"key": ref.field, "blob": key, "filename": clean_filename(ref.filename, ref.field),
+                          "size": ref.size,
                           "sha256": ref.sha256, "content_type": sniffed[ref.field]})
     return documents
 
@@ -233,7 +235,7 @@ def view(app: Application, actor: Actor) -> dict[str, Any]:
 def get_application(tenant: str, app_id: str, *, actor: Actor, uow: UowFactory) -> dict[str, Any]:
     with uow() as u:
         app = _visible(repo.get(u, tenant, app_id), actor)
-        answered = app.status == "completed" and repo.has_survey(u, tenant, app_id)
+        answered = not app.is_open and repo.has_survey(u, tenant, app_id)
         return {**view(app, actor), "survey_answered": answered}
 
 
@@ -284,14 +286,15 @@ def track(tracking_number: str, *, uow: UowFactory) -> dict[str, Any]:
 
 
 def document(tenant: str, app_id: str, key: str, *, actor: Actor, uow: UowFactory) -> dict[str, Any]:
-    """Where a document lies, for the gateway to stream, once the caller may see it."""
+    """Where a document lies, for the gateway to stream, once the caller may see it; the name to save it under
+    ends in the extension of its sniffed type, whatever the applicant called it."""
     with uow() as u:
         app = _visible(repo.get(u, tenant, app_id, with_history=False), actor)
     doc = next((d for d in app.documents if d["key"] == key), None)
     if doc is None:
         raise NotFound("no such document")
-    return {"blob": doc["blob"], "filename": doc["filename"], "content_type": doc["content_type"],
-            "size": doc["size"]}
+    return {"blob": doc["blob"], "filename": download_name(doc["filename"], doc["content_type"]),
+            "content_type": doc["content_type"], "size": doc["size"]}
 
 
 def output(tenant: str, app_id: str, *, actor: Actor, uow: UowFactory) -> dict[str, Any]:
@@ -329,31 +332,47 @@ class Issuer:
 def act(tenant: dict[str, Any], app_id: str, cmd: c.ActionRequest, *, actor: Actor, uow: UowFactory,
         issuer: Issuer, now: datetime | None = None, resubmission: tuple[dict, list[c.FileRef]] | None = None
         ) -> dict[str, Any]:
+    """One workflow action. A resubmission's files are kept only when it commits: staged files it did not take
+    (refused, or sent with another action) are deleted, and so are the documents its new files replaced."""
     slug = tenant["slug"]
     now = now or utcnow()
     calendar = calendar_of(tenant)
-    with uow() as u:
-        app = _visible(repo.get(u, slug, app_id, for_update=True), actor)
-        if cmd.action == "resubmit":
-            if app.applicant_id != actor.id:
-                raise NotFound("application not found") if not actor.is_staff_of(slug) else \
-                    Forbidden("only the applicant resubmits")
-            data, files = resubmission or (None, [])
-            form, documents = _resubmission(u, app, data, files, issuer.blobs)
-            t = app.resubmit(actor_id=actor.id, now=now, calendar=calendar, form=form, documents=documents,
-                             note=cmd.note)
-        else:
-            roles = set(actor.roles) if actor.is_staff_of(slug) else set()
-            t = app.act(cmd.action, actor_id=actor.id, roles=roles, now=now, calendar=calendar, note=cmd.note)
-        completed = app.status == "completed"
-        if completed:
-            app.output = _issue(app, tenant, issuer, now)
-        repo.save(u, app, completed_at=now if completed else None)
-        u.emit(ApplicationStatusChanged(tenant=slug, data=_event_data(
-            app, from_status=t.from_status, action=t.action, actor_role=t.actor_role, note=t.note)))
-        if completed:
-            u.emit(ApplicationCompleted(tenant=slug, data=_event_data(app)))
-        u.commit()
+    data, files = resubmission or (None, [])
+    documents: list[dict[str, Any]] | None = None
+    replaced: list[str] = []
+    try:
+        with uow() as u:
+            app = _visible(repo.get(u, slug, app_id, for_update=True), actor)
+            if cmd.action == "resubmit":
+                if app.applicant_id != actor.id:
+                    raise NotFound("application not found") if not actor.is_staff_of(slug) else \
+                        Forbidden("only the applicant resubmits")
+                form, documents = _resubmission(u, app, data, files, issuer.blobs)
+                before = {d["key"]: d["blob"] for d in app.documents}
+                replaced = [before[d["key"]] for d in documents or [] if before.get(d["key"]) not in (None, d["blob"])]
+                t = app.resubmit(actor_id=actor.id, now=now, calendar=calendar, form=form, documents=documents,
+                                 note=cmd.note)
+            else:
+                roles = set(actor.roles) if actor.is_staff_of(slug) else set()
+                t = app.act(cmd.action, actor_id=actor.id, roles=roles, now=now, calendar=calendar, note=cmd.note)
+            completed = app.status == "completed"
+            if completed:
+                app.output = _issue(app, tenant, issuer, now)
+            repo.save(u, app, completed_at=now if completed else None)
+            u.emit(ApplicationStatusChanged(tenant=slug, data=_event_data(
+                app, from_status=t.from_status, action=t.action, actor_role=t.actor_role, note=t.note)))
+            if completed:
+                u.emit(ApplicationCompleted(tenant=slug, data=_event_data(app)))
+            u.commit()
+    except BaseException:
+        for d in documents or []:  # moved in, but the action did not happen
+            issuer.blobs.delete(d["blob"])
+        raise
+    finally:
+        for ref in files:  # not taken (those taken were moved away already)
+            issuer.blobs.delete(ref.key)
+    for blob in replaced:  # nothing refers to them any more
+        issuer.blobs.delete(blob)
     return view(app, actor)
 
 
@@ -403,12 +422,12 @@ def _details(app: Application):
 
 # -- SLA ----------------------------------------------------------------------------------------------------------
 
-def check_sla(*, uow: UowFactory, now: datetime | None = None, limit: int = 500) -> int:
-    """Emit ``application_sla_breached`` once for each open application past its due time."""
+def check_sla(*, uow: UowFactory, now: datetime | None = None, limit: int = 500) -> list[str]:
+    """Emit ``application_sla_breached`` once for each open application past its due time; the region of each."""
     now = now or utcnow()
     with uow() as u:
         overdue = repo.overdue(u, now, limit=limit)
-    count = 0
+    breached = []
     for slug, app_id in overdue:
         with uow() as u:
             app = repo.get(u, slug, app_id, for_update=True, with_history=False)
@@ -416,8 +435,8 @@ def check_sla(*, uow: UowFactory, now: datetime | None = None, limit: int = 500)
                 repo.save(u, app)
                 u.emit(ApplicationSlaBreached(tenant=slug, data=_event_data(app)))
                 u.commit()
-                count += 1
-    return count
+                breached.append(slug)
+    return breached
 
 
 # -- survey and statistics ----------------------------------------------------------------------------------------
@@ -430,8 +449,8 @@ def submit_survey(tenant: str, app_id: str, cmd: c.SurveyAnswers, *, actor: Acto
         app = repo.get(u, tenant, app_id, with_history=False)
         if app is None or app.applicant_id != actor.id:
             raise NotFound("application not found")
-        if app.status != "completed":
-            raise ActionNotAllowed("the survey opens once the application is completed")
+        if app.is_open:  # every applicant whose application ended is asked, a rejected one as much as a completed one
+            raise ActionNotAllowed("the survey opens once the application has ended (completed or rejected)")
         try:  # the primary key (tenant, application) makes a second answer fail, concurrent ones included
             u.execute(S.insert().values(tenant=tenant, application_id=app_id, service_id=app.service["id"],
                                         comment=cmd.comment, created_at=utcnow(),
@@ -451,8 +470,24 @@ def _ikm(sums_row) -> dict[str, Any] | None:
             "respondents": result.respondents, "elements": {k: float(v) for k, v in result.elements.items()}}
 
 
-def stats(tenant: str, *, uow: UowFactory, now: datetime | None = None) -> dict[str, Any]:
+def reporting_period(period: str | None, zone: ZoneInfo, now: datetime) -> ReportingPeriod:
+    """The SKM period asked for (``2026`` or ``2026-Q3``); the current year in the region's time when none is."""
+    if period is None:
+        return ReportingPeriod.year_of(now.astimezone(zone).date())
+    try:
+        return ReportingPeriod.parse(period)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), [field_error(["query", "period"], str(exc))]) from None
+
+
+def stats(tenant: str, *, uow: UowFactory, period: str | None = None, timezone: str = "Asia/Jakarta",
+          now: datetime | None = None) -> dict[str, Any]:
+    """A region's volumes and SLA (all time) and its IKM for one reporting period (PermenPANRB 14/2017: the SKM is
+    reported per period), counted by when each response was given, in the region's time zone."""
     now = now or datetime.now(UTC)
+    chosen = reporting_period(period, ZoneInfo(timezone), now)
+    start, end = chosen.bounds(ZoneInfo(timezone))
+    in_period = (S.c.tenant == tenant) & (S.c.created_at >= start) & (S.c.created_at < end)
     sums = [sa.func.count().label("n"), *[sa.func.sum(getattr(S.c, f"u{i}")).label(f"u{i}") for i in range(1, 10)]]
     with uow() as u:
         by_status = dict(u.execute(sa.select(A.c.status, sa.func.count()).where(A.c.tenant == tenant)
@@ -463,9 +498,8 @@ def stats(tenant: str, *, uow: UowFactory, now: datetime | None = None) -> dict[
         overdue_open = u.execute(sa.select(sa.func.count()).where(
             A.c.tenant == tenant, A.c.status.in_(c.OPEN_STATUSES), A.c.status != "revision_requested",
             A.c.sla_due_at < now)).scalar()
-        tenant_ikm = _ikm(u.execute(sa.select(*sums).where(S.c.tenant == tenant)).one())
-        per_service = u.execute(sa.select(S.c.service_id, *sums).where(S.c.tenant == tenant)
-                                .group_by(S.c.service_id)).all()
+        tenant_ikm = _ikm(u.execute(sa.select(*sums).where(in_period)).one())
+        per_service = u.execute(sa.select(S.c.service_id, *sums).where(in_period).group_by(S.c.service_id)).all()
         volumes = dict(u.execute(sa.select(A.c.service_id, sa.func.count()).where(A.c.tenant == tenant)
                                  .group_by(A.c.service_id)).all())
         names = {r.service_id: r.definition["name"] for r in u.execute(
@@ -479,7 +513,8 @@ def stats(tenant: str, *, uow: UowFactory, now: datetime | None = None) -> dict[
     return {"applications": {"total": sum(by_status.values()), "by_status": by_status},
             "sla": {"on_time_pct": round(100 * on_time / completed, 1) if completed else None,
                     "overdue_open": overdue_open},
-            "ikm": tenant_ikm, "services": services}
+            "ikm": tenant_ikm, "services": services,
+            "period": {"key": chosen.label, "from": chosen.first_day.isoformat(), "to": chosen.last_day.isoformat()}}
 
 
 def national_stats(*, uow: UowFactory) -> dict[str, Any]:

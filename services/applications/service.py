@@ -7,11 +7,13 @@ import time
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
+from prometheus_client import Counter
 
 from mppi.contracts import applications as c
 from mppi.contracts.errors import MppiError, parse
 from mppi.contracts.events import ServiceArchived, ServicePublished
 from mppi.runtime import settings
+from mppi.runtime.blobstore import STAGING, STAGING_MAX_AGE
 from mppi.runtime.events import event_handler
 from mppi.runtime.procpool import ProcessPoolProvider
 from mppi.runtime.providers import Blobs, Database, Observability
@@ -20,10 +22,13 @@ from services.applications import handlers, orm
 from services.applications.handlers import Actor
 
 SLA_CHECK_SECONDS = float(os.environ.get("MPPI_SLA_CHECK_SECONDS", "60"))
-# uploads of forms never sent (a browser closed half-way, a request cut off) stay in staging this long: twice the
-# day a web form keeps its answers, so nothing a citizen may still send is swept
-STAGING_MAX_AGE = 2 * 24 * 3600
 log = logging.getLogger(__name__)
+# what the operators' dashboard shows per region (deploy/k8s/components/monitoring): deadlines passed, and the SKM
+# answers from which IKM = 25 x points / (9 x responses) over any range
+SLA_BREACHES = Counter("applications_sla_breaches_total", "Applications that passed their service deadline", ["tenant"])
+SURVEYS = Counter("applications_survey_responses_total", "SKM surveys answered", ["tenant"])
+SURVEY_POINTS = Counter("applications_survey_points_total", "The nine SKM answers (1-4) of every survey, summed",
+                        ["tenant"])
 
 
 class Signing(DependencyProvider):
@@ -104,12 +109,15 @@ class ApplicationsService:
 
     @rpc(expected_exceptions=MppiError)
     def submit_survey(self, tenant: str, application_id: str, payload: dict, actor: dict) -> dict:
-        return handlers.submit_survey(tenant, application_id, parse(c.SurveyAnswers, payload),
-                                      actor=Actor.of(actor), uow=self.uow)
+        answered = handlers.submit_survey(tenant, application_id, parse(c.SurveyAnswers, payload),
+                                          actor=Actor.of(actor), uow=self.uow)
+        SURVEYS.labels(tenant).inc()
+        SURVEY_POINTS.labels(tenant).inc(sum(int(v) for v in answered["answers"].values()))
+        return answered
 
     @rpc(expected_exceptions=MppiError)
-    def stats(self, tenant: str) -> dict:
-        return handlers.stats(tenant, uow=self.uow)
+    def stats(self, tenant: str, period: str | None = None, timezone: str = "Asia/Jakarta") -> dict:
+        return handlers.stats(tenant, uow=self.uow, period=period, timezone=timezone)
 
     @rpc(expected_exceptions=MppiError)
     def national_stats(self) -> dict:
@@ -117,11 +125,12 @@ class ApplicationsService:
 
     @timer(interval=SLA_CHECK_SECONDS)
     def check_sla(self) -> None:
-        handlers.check_sla(uow=self.uow)
+        for tenant in handlers.check_sla(uow=self.uow):
+            SLA_BREACHES.labels(tenant).inc()
 
     @timer(interval=3600)
     def sweep_staging(self) -> None:
-        swept = self.blobs.sweep("staging/", older_than=time.time() - STAGING_MAX_AGE)
+        swept = self.blobs.sweep(STAGING, older_than=time.time() - STAGING_MAX_AGE)
         if swept:
             log.info("swept %d abandoned uploads from staging", swept)
 

@@ -6,6 +6,7 @@ import time
 import uuid
 
 import pytest
+import requests
 from journeys import apply, make_region, new_citizen
 from support import MINIMAL_PDF, Client, fill_form, multipart, wait_for
 
@@ -22,7 +23,7 @@ def citizen(anon: Client) -> Client:
     return new_citizen(anon)[0]
 
 
-def test_an_application_goes_through_the_default_workflow_and_its_document_verifies(anon, region):
+def test_an_application_goes_through_the_default_workflow_and_its_document_verifies(platform, anon, region):
     import pypdfium2
     import zxingcpp
 
@@ -86,6 +87,9 @@ def test_an_application_goes_through_the_default_workflow_and_its_document_verif
     assert warga.post(url + "/survey", json={"answers": answers}).json()["code"] == "SURVEY_EXISTS"
     stats = anon.get(f"/api/v1/tenants/{slug}/stats").json()
     assert stats["ikm"]["score"] == 100.0 and stats["ikm"]["grade"] == "A"
+    metrics = requests.get(f"http://127.0.0.1:{platform.metrics_ports['applications']}/metrics", timeout=5).text
+    assert f'applications_survey_responses_total{{tenant="{slug}"}} 1.0' in metrics
+    assert f'applications_survey_points_total{{tenant="{slug}"}} 36.0' in metrics, "nine answers of 4"
     assert stats["applications"]["by_status"]["completed"] >= 1
     national = anon.get("/api/v1/stats").json()
     assert national["regions_live"] >= 1 and national["services_published"] >= 1
@@ -194,3 +198,5 @@ def test_a_breached_sla_is_announced_once(platform, anon, region):
         assert message.payload["tenant"] == region["slug"]
         time.sleep(3)  # absence can only be shown by waiting: more than two SLA checks (every 1 s in tests)
         assert bound.get(no_ack=True) is None, "the breach was announced twice"
+    metrics = requests.get(f"http://127.0.0.1:{platform.metrics_ports['applications']}/metrics", timeout=5).text
+    assert f'applications_sla_breaches_total{{tenant="{region["slug"]}"}} 1.0' in metrics

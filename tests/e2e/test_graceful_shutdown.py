@@ -65,7 +65,7 @@ def _all(client, path: str) -> list[dict]:
 
 
 def test_an_applications_replica_stopped_mid_stream_answers_or_hands_over_every_submission(platform, anon, admin):
-    region, citizen, created = _sigterm_one_replica_mid_stream(platform, anon, admin, "applications", "13.01")
+    region, citizen, created = _sigterm_one_replica_mid_stream(platform, anon, admin, "applications", "51.01")
     ids = [a["id"] for a in created]
     assert len(set(ids)) == len(ids)
     mine = _all(citizen, "/api/v1/me/applications")
@@ -74,7 +74,7 @@ def test_an_applications_replica_stopped_mid_stream_answers_or_hands_over_every_
 
 
 def test_a_notifications_replica_stopped_mid_stream_loses_no_event(platform, anon, admin):
-    region, citizen, created = _sigterm_one_replica_mid_stream(platform, anon, admin, "notifications", "13.02")
+    region, citizen, created = _sigterm_one_replica_mid_stream(platform, anon, admin, "notifications", "51.02")
     ids = {a["id"] for a in created}
 
     def submitted_notices():

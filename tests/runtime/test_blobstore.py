@@ -1,4 +1,5 @@
-"""Both blob stores behave alike: the local folder, and S3 against moto's real HTTP S3 server on loopback."""
+"""Both blob stores behave alike: the local folder, and S3 against moto's real HTTP S3 server on loopback; what an
+account holds in staging is counted alike in both."""
 import hashlib
 import io
 import os
@@ -9,7 +10,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from devtools.platform import free_port
-from mppi.runtime.blobstore import BlobTooLarge, LocalBlobStore, S3BlobStore, from_settings
+from mppi.runtime.blobstore import BlobTooLarge, LocalBlobStore, S3BlobStore, from_settings, staging_of
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,24 @@ def test_a_sweep_deletes_only_what_is_older_than_asked_and_only_under_its_prefix
     assert not store.exists("staging/t/a/1.pdf") and not store.exists("staging/t/b/2.pdf")
     assert store.exists("documents/t/x/1")
     assert store.sweep("nothing-here/", older_than=time.time() + 60) == 0
+
+
+def test_usage_counts_the_files_and_bytes_under_a_prefix_written_since_a_time(store):
+    folder = staging_of("acc1")
+    assert store.usage(folder) == (0, 0)
+    store.put(f"{folder}a-kk-1", io.BytesIO(b"x" * 1000), content_type="application/pdf")
+    store.put(f"{folder}b/kk-copy-2", io.BytesIO(b"x" * 500), content_type="application/pdf")
+    store.put(f"{staging_of('acc2')}c-kk-3", io.BytesIO(b"x" * 700), content_type="application/pdf")
+    assert store.usage(folder) == (2, 1500)
+    assert store.usage(folder, newer_than=time.time() - 3600) == (2, 1500)
+    assert store.usage(folder, newer_than=time.time() + 60) == (0, 0), "older ones count for nobody"
+    store.delete(f"{folder}a-kk-1")
+    assert store.usage(folder) == (1, 500)
+    assert store.usage(staging_of("acc2")) == (1, 700)
+
+
+def test_an_account_stages_in_a_folder_of_its_own_that_no_id_can_leave():
+    assert staging_of("9f0c2d1e") == "staging/9f0c2d1e/"
+    assert staging_of("../../documents") == "staging/documents/"
+    with pytest.raises(ValueError):
+        staging_of("../")

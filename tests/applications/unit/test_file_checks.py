@@ -1,9 +1,19 @@
-"""Uploaded files: recognised by their content (never by name), held to the field's size limit and accept list,
-programs refused whatever the accept list says, and the status of a refused submission per API.md."""
+"""Uploaded files: recognised by their content, held to the field's size limit and accept list, programs refused
+whatever the accept list says, a name's extension agreeing with the content, names kept as names (never paths) and
+downloaded with the extension of what the file is, and the status of a refused submission per API.md."""
 
 import pytest
 
-from services.applications.domain.files import EXECUTABLE, MIB, check_file, response_status, sniff
+from services.applications.domain.files import (
+    EXECUTABLE,
+    MIB,
+    check_file,
+    clean_filename,
+    download_name,
+    extension_of,
+    response_status,
+    sniff,
+)
 from services.catalog.templates import load_templates
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
@@ -212,3 +222,78 @@ def test_a_whole_birth_registration_upload_with_one_oversized_scan_answers_413(k
         problems += found
     assert [p["loc"] for p in problems] == [["body", "files", "ktp_ibu"]]
     assert response_status(hints, 0) == 413
+
+
+# ---- the name's extension and the content agree ----
+
+@pytest.mark.parametrize(("filename", "head"), [
+    ("ktp.pdf", PNG), ("ktp.jpg", PDF), ("ktp.jpeg", PNG), ("ktp.png", JPEG), ("ktp.exe", PDF), ("ktp.html", PDF),
+    ("ktp.svg", PNG), ("ktp.pdf.exe", PDF), ("../ktp.png", PDF),
+])
+def test_a_file_whose_name_says_another_type_than_its_content_is_unsupported(ktp, filename, head):
+    hint, problems = check_file(ktp, size=1000, head=head, loc=LOC, filename=filename)
+    assert hint == 415 and len(problems) == 1 and problems[0]["loc"] == list(LOC)
+    assert problems[0]["msg"].startswith(f"is named {extension_of(clean_filename(filename))} but is a ")
+
+
+@pytest.mark.parametrize(("filename", "head"), [
+    ("ktp.pdf", PDF), ("KTP.PDF", PDF), ("ktp.jpg", JPEG), ("ktp.JPEG", JPEG), ("ktp.jfif", JPEG), ("ktp.png", PNG),
+    ("ktp", PNG), ("KK 12.03.2024", PDF), ("ktp.exe.pdf", PDF), (None, PDF),
+])
+def test_a_file_whose_name_agrees_with_its_content_or_claims_no_type_passes(ktp, filename, head):
+    assert check_file(ktp, size=1000, head=head, loc=LOC, filename=filename) == (None, [])
+
+
+def test_a_word_document_may_be_named_docx_where_archives_are_taken():
+    field = {"key": "proposal", "label": "Proposal", "type": "file", "required": True, "max_size_mb": 10,
+             "accept": ["application/vnd.openxmlformats-officedocument.wordprocessingml.document"]}
+    for name in ("proposal.docx", "proposal.zip"):
+        assert check_file(field, size=40_000, head=DOCX, loc=("body", "files", "proposal"), filename=name) == (None, [])
+    assert check_file(field, size=40_000, head=DOCX, loc=("body", "files", "proposal"),
+                      filename="proposal.pdf")[0] == 415
+
+
+def test_a_wrong_type_is_one_problem_whatever_the_name_says(ktp):
+    hint, problems = check_file(ktp, size=1000, head=PE, loc=LOC, filename="ktp.png")
+    assert hint == 415 and len(problems) == 1 and "executable" in problems[0]["msg"]
+
+
+# ---- names, never paths ----
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("../../etc/passwd.pdf", "passwd.pdf"), ("..\\..\\x.pdf", "x.pdf"), ("/etc/passwd.pdf", "passwd.pdf"),
+    ("C:\\Users\\Siti\\KTP.pdf", "KTP.pdf"), ("kk\x00.pdf", "kk.pdf"),
+    ("kk\r\nSet-Cookie: x.pdf", "kkSet-Cookie_ x.pdf"),
+    ("\u202ekk\u202efdp.exe", "kkfdp.exe"), (".htaccess", "htaccess"), ("  KK   Siti .pdf ", "KK Siti .pdf"),
+    ('kk"<script>.pdf', "kk__script_.pdf"), ("akta-kelahiran-ñ-β-中文.pdf", "akta-kelahiran-ñ-β-中文.pdf"),
+    ("Akta Kelahiran Muhammad Farhan Ṣāliḥ.pdf", "Akta Kelahiran Muhammad Farhan Ṣāliḥ.pdf"),
+    ("", "berkas"), ("../", "berkas"), ("\x00\x01", "berkas"),
+])
+def test_a_client_filename_is_kept_as_a_name_only(raw, clean):
+    assert clean_filename(raw) == clean
+
+
+def test_a_long_name_is_shortened_keeping_its_extension():
+    name = clean_filename("a" * 300 + ".pdf")
+    assert len(name) == 200 and name.endswith(".pdf")
+
+
+def test_a_name_in_decomposed_unicode_is_composed():
+    assert clean_filename("Jose\u0301.pdf") == "Jos\u00e9.pdf"
+
+
+@pytest.mark.parametrize(("filename", "kind", "shown"), [
+    ("akta-kelahiran-ñ-β-中文.pdf", "application/pdf", "akta-kelahiran-ñ-β-中文.pdf"),
+    ("KTP.PDF", "application/pdf", "KTP.pdf"),
+    ("foto.jpeg", "image/jpeg", "foto.jpg"),
+    ("kartu keluarga", "image/png", "kartu keluarga.png"),
+    ("KK 12.03.2024", "application/pdf", "KK 12.03.2024.pdf"),
+    ("ktp.html", "application/pdf", "ktp.pdf"),  # kept before names were checked: opens as what it is
+    ("../../x.exe", "image/png", "x.png"),
+    ("proposal.docx", "application/zip", "proposal.docx"),
+    ("arsip.pdf", "application/zip", "arsip.zip"),
+    ("data", "application/octet-stream", "data.bin"),
+    ("", "application/pdf", "berkas.pdf"),
+])
+def test_a_download_is_named_with_the_extension_of_its_content(filename, kind, shown):
+    assert download_name(filename, kind) == shown
