@@ -18,7 +18,9 @@ if ! rabbitmqctl -q status >/dev/null 2>&1; then
   echo "starting RabbitMQ"
   rabbitmq-server -detached
 fi
-rabbitmqctl -q await_startup --timeout 120
+# await_startup fails at once (69) while the node is not yet known to epmd, right after -detached: ask again
+for _ in $(seq 1 60); do rabbitmqctl -q await_startup --timeout 120 >/dev/null 2>&1 && break; sleep 1; done
+rabbitmqctl -q await_startup --timeout 10
 if ! curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1; then
   rabbitmq-plugins -q enable rabbitmq_management >/dev/null
   for _ in $(seq 1 60); do

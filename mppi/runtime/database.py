@@ -1,5 +1,6 @@
 """The one database provider: engines per URL (PostgreSQL or SQLite), and a unit of work that writes outbox rows
-and processed-event marks in the same transaction as the state change."""
+and processed-event marks in the same transaction as the state change, and whose database being down or restarting
+is a ``DependencyUnavailable`` (503) for the caller."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from mppi.contracts.errors import DependencyUnavailable
 from mppi.runtime.logging import correlation_id
 
 log = logging.getLogger(__name__)
@@ -114,8 +116,12 @@ class UnitOfWork:
         self._fresh = False  # nothing has run yet in the current transaction
 
     def __enter__(self) -> UnitOfWork:
-        self.conn = self._engine.connect()
-        self._tx = self.conn.begin()
+        try:
+            self.conn = self._engine.connect()
+            self._tx = self.conn.begin()
+        except sa.exc.DBAPIError as exc:
+            _raise_unavailable(exc)
+            raise
         self._fresh = True
         return self
 
@@ -123,6 +129,8 @@ class UnitOfWork:
         try:
             if self._tx.is_active:
                 self._tx.rollback()
+        except sa.exc.DBAPIError:  # the connection is gone: so is its transaction; the first error is the one to tell
+            log.debug("rolling back on a lost connection failed", exc_info=True)
         finally:
             self.conn.close()
             self.conn = None
@@ -130,16 +138,20 @@ class UnitOfWork:
     def execute(self, statement, params=None):
         args = (statement,) if params is None else (statement, params)
         try:
-            return self.conn.execute(*args)
+            try:
+                return self.conn.execute(*args)
+            except sa.exc.DBAPIError as exc:
+                if not (self._fresh and exc.connection_invalidated):
+                    raise
+                # the pooled connection died while idle (the database restarted): nothing of this transaction has
+                # run, so it starts again on a new connection (SQLAlchemy has already thrown the pool's old ones away)
+                log.warning("database connection lost while idle; retrying on a new one")
+                self._tx.rollback()
+                self._tx = self.conn.begin()
+                return self.conn.execute(*args)
         except sa.exc.DBAPIError as exc:
-            if not (self._fresh and exc.connection_invalidated):
-                raise
-            # the pooled connection died while idle (the database restarted): nothing of this transaction has run,
-            # so it starts again on a new connection (SQLAlchemy has already thrown the pool's old ones away)
-            log.warning("database connection lost while idle; retrying on a new one")
-            self._tx.rollback()
-            self._tx = self.conn.begin()
-            return self.conn.execute(*args)
+            _raise_unavailable(exc)
+            raise
         finally:
             self._fresh = False
 
@@ -159,12 +171,24 @@ class UnitOfWork:
         return self.execute(self._claim, row).rowcount == 1
 
     def commit(self) -> None:
-        self._tx.commit()
+        try:
+            self._tx.commit()
+        except sa.exc.DBAPIError as exc:  # lost with the connection: whether it committed is unknown, as with a 503
+            _raise_unavailable(exc)
+            raise
         if self._emitted and self._on_commit:
             self._on_commit()
         self._emitted = 0
         self._tx = self.conn.begin()
         self._fresh = True
+
+
+def _raise_unavailable(exc: sa.exc.DBAPIError) -> None:
+    """A database that is down, restarting or unreachable (connection refused or lost, shutting down, starting up,
+    a deadlock or a cancelled statement: all worth trying again) is the caller's 503, not a bug's 500."""
+    if exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
+        raise DependencyUnavailable("the database is unavailable; try again shortly") from exc
 
 
 def uow_factory(engine: Engine, *, source: str, metadata: sa.MetaData,

@@ -23,11 +23,14 @@ import requests
 from journeys import apply, make_region, new_citizen
 from support import wait_for
 
+from devtools.platform import ROOT
+
 pytestmark = pytest.mark.faults
 
 CLIENTS = 3
 PAUSE = 0.05  # between one client's submissions: a steady stream, not a load test
 KILLED_FOR = 2.0  # seconds a killed service stays down before it is started again
+SERVICES_SH = ROOT / "devtools" / "services.sh"  # starts RabbitMQ and PostgreSQL when stopped, waits for them
 
 
 class Stream:
@@ -175,8 +178,7 @@ def test_rabbitmq_restarted(platform, journey):
         stream.wait_for_more()
         _run("rabbitmqctl", "stop")
         time.sleep(KILLED_FOR)
-        _run("rabbitmq-server", "-detached")
-        _run("rabbitmqctl", "await_startup")
+        _run(str(SERVICES_SH))  # starts it again and waits until it serves
         platform.wait_ready(timeout=120)
         stream.wait_for_more(timeout=120)
     _check(stream, citizen, feed, "RabbitMQ restart")
@@ -189,7 +191,7 @@ def test_postgresql_restarted(platform, journey):
         stream.wait_for_more()
         _run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop", "-m", "fast")
         time.sleep(KILLED_FOR)
-        _run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start")
+        _run(str(SERVICES_SH))
         platform.wait_ready(timeout=120)
         stream.wait_for_more(timeout=120)
     _check(stream, citizen, feed, "PostgreSQL restart")

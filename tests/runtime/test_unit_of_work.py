@@ -62,3 +62,26 @@ def _claim_in_own_uow(uow, event_id: str) -> bool:
         claimed = u.claim_event("on_thing", event_id)
         u.commit()
         return claimed
+
+
+def test_a_database_that_is_down_or_drops_the_transaction_is_dependency_unavailable(pg_url):
+    from devtools.platform import free_port
+    from mppi.contracts.errors import DependencyUnavailable
+
+    down = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/nothing", pool_size=1)
+    metadata = sa.MetaData()
+    runtime_tables(metadata)
+    with pytest.raises(DependencyUnavailable):  # nothing listens: refused at connect
+        with uow_factory(down, source="test", metadata=metadata)() as u:
+            u.execute(sa.text("SELECT 1"))
+
+    uow, engine = _uow(pg_url)
+    try:
+        with uow() as u:
+            pid = u.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            with engine.connect() as other:  # the database ends this transaction's connection mid-way
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(DependencyUnavailable):
+                u.execute(sa.text("SELECT 1"))  # not the first statement: not replayed, a 503 for the caller
+    finally:
+        engine.dispose()
