@@ -248,6 +248,14 @@ def test_the_issued_document_downloads_as_an_attachment_on_the_web_page(anon, re
 
 # ---- 3. attacks: names that are paths, markup with script, bombs -------------------------------------------------
 
+def _written_files(platform) -> set[str]:
+    """The names of the files anywhere beside and under the platform's var dir, but for the mail the notifications
+    service drops there and the processes' logs (written meanwhile by other work)."""
+    var = Path(platform.var_dir)
+    return {p.name for p in var.parent.rglob("*")
+            if p.is_file() and not {"mail", "logs"} & set(p.relative_to(var.parent).parts[1:2])}
+
+
 @pytest.mark.parametrize(("raw", "kept"), [
     (b"../../etc/passwd.pdf", "passwd.pdf"),
     (b"..\\\\..\\\\x.pdf", "x.pdf"),  # backslashes escaped, as a quoted-string needs them
@@ -258,14 +266,6 @@ def test_the_issued_document_downloads_as_an_attachment_on_the_web_page(anon, re
     (b"\xe2\x80\xaekk\xe2\x80\xaefdp.exe", None),  # right-to-left override: looks like kk.exe.pdf
     (b".htaccess", None),
 ])
-def _written_files(platform) -> set[str]:
-    """The names of the files anywhere beside and under the platform's var dir, but for the mail the notifications
-    service drops there and the processes' logs (written meanwhile by other work)."""
-    var = Path(platform.var_dir)
-    return {p.name for p in var.parent.rglob("*")
-            if p.is_file() and not {"mail", "logs"} & set(p.relative_to(var.parent).parts[1:2])}
-
-
 def test_a_filename_that_tries_to_be_a_path_is_kept_as_a_name_under_our_own_key(platform, anon, region, raw, kept):
     citizen, _ = new_citizen(anon)
     outside = _written_files(platform)
