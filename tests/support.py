@@ -1,6 +1,9 @@
-"""Helpers for tests: a plain HTTP client for the gateway and polling with a deadline (sample form answers come from
+"""Helpers for tests: a plain HTTP client for the gateway, every item of a paged list, polling with a deadline, and a
+local HTTP endpoint standing in for a webhook or an SMS provider (sample form answers come from
 ``devtools.sample_forms``, shared with the bench)."""
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
@@ -40,6 +43,47 @@ class Client:
         r = self.post("/api/v1/auth/token", json={"username": email, "password": password})
         assert r.status_code == 200, r.text
         return Client(self.base_url, r.json()["access_token"])
+
+
+def all_items(client: Client, path: str) -> list[dict]:
+    """Every item of a paged list (``?limit=&cursor=``, answered ``{items, next_cursor}``)."""
+    items, cursor = [], ""
+    while True:
+        page = client.get(f"{path}?limit=100&cursor={cursor}").json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+class HttpReceiver:
+    """A local HTTP endpoint (a region's webhook, an SMS provider): keeps every POST as (path, headers with lower-case
+    names, body) and answers ``statuses`` in turn, then 204."""
+
+    def __init__(self, statuses: tuple[int, ...] = ()):
+        self.calls: list[tuple[str, dict[str, str], bytes]] = []
+        receiver, answers = self, list(statuses)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.calls.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(answers.pop(0) if answers else 204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def to(self, path: str) -> list[tuple[dict[str, str], bytes]]:
+        return [(h, b) for p, h, b in self.calls if p == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def wait_for(predicate, *, timeout: float = 15, interval: float = 0.1, message: str = "condition"):

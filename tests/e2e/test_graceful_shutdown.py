@@ -6,7 +6,7 @@ import threading
 import time
 
 from journeys import apply, make_region, new_citizen
-from support import wait_for
+from support import all_items, wait_for
 
 STREAM_SECONDS = 6.0
 SIGTERM_AFTER = 2.0
@@ -54,21 +54,11 @@ def _sigterm_one_replica_mid_stream(platform, anon, admin, service: str, region_
     return region, citizen, [body for _, body in answers]
 
 
-def _all(client, path: str) -> list[dict]:
-    items, cursor = [], ""
-    while True:
-        page = client.get(f"{path}?limit=100&cursor={cursor}").json()
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return items
-
-
 def test_an_applications_replica_stopped_mid_stream_answers_or_hands_over_every_submission(platform, anon, admin):
     region, citizen, created = _sigterm_one_replica_mid_stream(platform, anon, admin, "applications", "51.01")
     ids = [a["id"] for a in created]
     assert len(set(ids)) == len(ids)
-    mine = _all(citizen, "/api/v1/me/applications")
+    mine = all_items(citizen, "/api/v1/me/applications")
     assert sorted(a["id"] for a in mine) == sorted(ids), "every 201 exists exactly once"
     print(f"\n{len(ids)} submissions across the SIGTERM of one applications replica, all 201, all stored once")
 
@@ -78,7 +68,7 @@ def test_a_notifications_replica_stopped_mid_stream_loses_no_event(platform, ano
     ids = {a["id"] for a in created}
 
     def submitted_notices():
-        items = _all(citizen, "/api/v1/me/notifications")
+        items = all_items(citizen, "/api/v1/me/notifications")
         return [i["application_id"] for i in items if i["type"] == "application_submitted"]
 
     wait_for(lambda: len(submitted_notices()) >= len(ids), timeout=30, message="a notice per submission")

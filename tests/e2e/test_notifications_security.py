@@ -5,12 +5,10 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sqlalchemy as sa
 from journeys import apply, make_region, new_citizen
-from support import wait_for
+from support import HttpReceiver, wait_for
 
 from mppi.runtime.database import make_engine
 from services.notifications import orm
@@ -18,33 +16,8 @@ from services.notifications import orm
 TOKEN = "sms-token-98765"
 
 
-class Receiver:
-    """One HTTP server for both the webhook (/hook) and the SMS provider (/sms): answers 204, keeps every call."""
-
-    def __init__(self):
-        self.calls = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.calls.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def to(self, path: str):
-        return [(h, b) for p, h, b in self.calls if p == path]
-
-
 def test_secrets_are_kept_sealed_and_webhooks_and_texts_still_go_out_signed(platform, anon, admin):
-    receiver = Receiver()
+    receiver = HttpReceiver()
     region = make_region(admin, "21.05")
     slug, tenant_admin = region["slug"], region["tenant_admin"]
     r = tenant_admin.post(f"/api/v1/tenants/{slug}/subscriptions",
@@ -76,7 +49,7 @@ def test_secrets_are_kept_sealed_and_webhooks_and_texts_still_go_out_signed(plat
                                          hashlib.sha256).digest()).decode()
     assert headers["webhook-signature"] == f"v1,{expected}" and json.loads(body)["subject"] == app["id"]
     assert all(h["authorization"] == f"Bearer {TOKEN}" for h, _ in receiver.to("/sms"))
-    receiver.server.shutdown()
+    receiver.close()
 
 
 def test_a_costly_template_and_a_bad_port_are_refused_with_the_field_named(admin):

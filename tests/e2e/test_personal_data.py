@@ -3,15 +3,13 @@ email in the form, three staff actions, the issued PDF, the survey), none of the
 in any process's log, in any /metrics page, on the public event feed or in a webhook delivery."""
 import json
 import random
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pika
 import pytest
 import requests
 from journeys import make_region, work_through
-from support import Client, wait_for
+from support import Client, HttpReceiver, wait_for
 
 from devtools.platform import Databases, Platform, Vhost
 from devtools.sample_forms import fill_form, multipart
@@ -30,28 +28,6 @@ def debug_platform(tmp_path_factory):
     finally:
         databases.drop()
         vhost.delete()
-
-
-class Receiver:
-    """A webhook endpoint that keeps every request (headers and body) and answers 204."""
-
-    def __init__(self):
-        self.calls: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.calls.append(str(self.headers) + body.decode("utf-8", "replace"))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def _feed_queue(amqp_uri: str, slug: str) -> str:
@@ -79,9 +55,9 @@ def test_no_nik_phone_or_email_leaves_through_logs_metrics_feed_or_webhooks(debu
     admin = anon.login(platform.admin_email, platform.admin_password)
     region = make_region(admin, "17.01")
     slug = region["slug"]
-    receiver = Receiver()
+    receiver = HttpReceiver()
     r = region["tenant_admin"].post(f"/api/v1/tenants/{slug}/subscriptions", json={"kind": "webhook",
-                                                                                    "url": receiver.url})
+                                                                                    "url": receiver.url + "/hook"})
     assert r.status_code == 201, r.text
     queue = _feed_queue(platform.amqp_uri, slug)
 
@@ -116,7 +92,8 @@ def test_no_nik_phone_or_email_leaves_through_logs_metrics_feed_or_webhooks(debu
     wait_for(lambda: len(citizen.get("/api/v1/me/notifications").json()["items"]) >= 5, message="five notices")
     feed = _drain(platform.amqp_uri, queue)
     assert len(feed) >= 4, feed
-    receiver.server.shutdown()
+    receiver.close()
+    webhooks = [str(h) + b.decode("utf-8", "replace") for _, h, b in receiver.calls]
 
     metrics = [requests.get(f"{platform.base_url}/metrics", timeout=5).text]
     metrics += [requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -125,7 +102,7 @@ def test_no_nik_phone_or_email_leaves_through_logs_metrics_feed_or_webhooks(debu
     assert all(f"{s} started" in logs[s] for s in ("tenants", "catalog", "applications", "notifications"))
     assert '"level": "debug"' in logs["notifications"], "the logs were written at DEBUG"
 
-    places = {"feed": feed, "webhooks": receiver.calls, "metrics": metrics,
+    places = {"feed": feed, "webhooks": webhooks, "metrics": metrics,
               **{f"log {n}": [t] for n, t in logs.items()}}
     secrets = {"NIK": nik, "phone": phone[1:], "email": email, "email local part": email.split("@")[0]}
     leaks = [(what, where) for where, texts in places.items() for text in texts

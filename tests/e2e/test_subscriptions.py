@@ -4,35 +4,11 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pika
 import pytest
 from journeys import apply, make_region, new_citizen
-from support import wait_for
-
-
-class Receiver:
-    """A webhook endpoint that answers 503 to the very first request, then 204."""
-
-    def __init__(self):
-        self.calls = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.calls.append((dict(self.headers), body))
-                self.send_response(503 if len(receiver.calls) == 1 else 204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mppi-hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+from support import HttpReceiver, wait_for
 
 
 def signature_ok(secret: str, headers: dict, body: bytes) -> bool:
@@ -45,9 +21,9 @@ def signature_ok(secret: str, headers: dict, body: bytes) -> bool:
 
 def test_a_webhook_answering_503_once_gets_each_event_once_as_a_success(anon, admin):
     region = make_region(admin, "16.02")
-    receiver = Receiver()
+    receiver = HttpReceiver(statuses=(503,))  # refuses the very first delivery
     r = region["tenant_admin"].post(f"/api/v1/tenants/{region['slug']}/subscriptions",
-                                    json={"kind": "webhook", "url": receiver.url})
+                                    json={"kind": "webhook", "url": receiver.url + "/mppi-hook"})
     assert r.status_code == 201, r.text
     sub = r.json()
     assert sub["secret"].startswith("whsec_")
@@ -57,24 +33,25 @@ def test_a_webhook_answering_503_once_gets_each_event_once_as_a_success(anon, ad
     assert region["verifier"].post(url, json={"action": "verify"}).status_code == 200
 
     def delivered():  # submitted and status changed, and the one refused first (which may be either) retried
-        if not receiver.calls:
+        calls = receiver.to("/mppi-hook")
+        if not calls:
             return None
-        refused = json.loads(receiver.calls[0][1])["id"]
-        ok = {json.loads(b)["id"] for h, b in receiver.calls[1:]}
+        refused = json.loads(calls[0][1])["id"]
+        ok = {json.loads(b)["id"] for h, b in calls[1:]}
         return ok if len(ok) >= 2 and refused in ok else None
 
     wait_for(delivered, timeout=30, message="both events delivered")
-    for headers, body in receiver.calls:
-        headers = {k.lower(): v for k, v in headers.items()}
+    calls = receiver.to("/mppi-hook")
+    for headers, body in calls:
         assert signature_ok(sub["secret"], headers, body)
         assert headers["webhook-id"] == json.loads(body)["id"]
-    successes = [json.loads(b)["id"] for _, b in receiver.calls[1:]]
+    successes = [json.loads(b)["id"] for _, b in calls[1:]]
     assert len(successes) == len(set(successes)), "an event delivered twice"
-    assert json.loads(receiver.calls[0][1])["id"] in successes, "the refused event was retried"
+    assert json.loads(calls[0][1])["id"] in successes, "the refused event was retried"
     log = region["tenant_admin"].get(f"/api/v1/tenants/{region['slug']}/subscriptions/{sub['id']}/deliveries").json()
     statuses = {d["event_id"]: [a["status_code"] for a in d["attempts"]] for d in log["items"]}
     assert sorted(statuses.values(), key=len)[-1] == [503, 204]
-    receiver.server.shutdown()
+    receiver.close()
 
 
 def test_amqp_credentials_see_only_their_region_and_die_when_revoked(platform, anon, admin):

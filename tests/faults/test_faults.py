@@ -21,7 +21,7 @@ import pika
 import pytest
 import requests
 from journeys import apply, make_region, new_citizen
-from support import wait_for
+from support import all_items, wait_for
 
 from devtools.platform import ROOT
 
@@ -98,16 +98,6 @@ class Feed:
             conn.channel().queue_delete(self.queue)
 
 
-def _all(client, path: str) -> list[dict]:
-    items, cursor = [], ""
-    while True:
-        page = client.get(f"{path}?limit=100&cursor={cursor}").json()
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return items
-
-
 @pytest.fixture
 def journey(platform, anon, admin, vhost):
     region = make_region(admin, f"14.{next(_CODES):02d}")
@@ -129,7 +119,7 @@ def _check(stream: Stream, citizen, feed: Feed, fault: str) -> None:
     assert len(accepted) == statuses[201], "an id answered twice"
 
     def notices() -> collections.Counter:
-        items = _all(citizen, "/api/v1/me/notifications")
+        items = all_items(citizen, "/api/v1/me/notifications")
         return collections.Counter(i["application_id"] for i in items if i["type"] == "application_submitted")
 
     # the events of everything accepted drain after recovery (each notice is one submitted event consumed)
@@ -137,7 +127,7 @@ def _check(stream: Stream, citizen, feed: Feed, fault: str) -> None:
                     message="a notice for every accepted submission")
     time.sleep(2)  # a redelivered duplicate would land now
     told = notices()
-    stored = collections.Counter(a["id"] for a in _all(citizen, "/api/v1/me/applications"))
+    stored = collections.Counter(a["id"] for a in all_items(citizen, "/api/v1/me/applications"))
     events = [e for e in feed.drain() if e["type"] == "id.mppi.application.submitted.v1"]
     on_feed = collections.Counter(e["subject"] for e in events)
     ids_per_app = collections.defaultdict(set)

@@ -23,7 +23,6 @@ from cryptography.x509.oid import NameOID
 from devtools.platform import ROOT
 from mppi.contracts.applications import ChannelsConfig
 from mppi.contracts.errors import ValidationFailed
-from mppi.runtime.database import make_engine, uow_factory
 from services.notifications import channels, orm, sealed, subscriptions, webhooks
 
 HOST = "hook.example.test"
@@ -58,14 +57,6 @@ class Dns:
 @pytest.fixture
 def dns(monkeypatch):
     return Dns(monkeypatch)
-
-
-@pytest.fixture
-def uow(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/n.db")
-    orm.metadata.create_all(engine)
-    yield uow_factory(engine, source="notifications", metadata=orm.metadata)
-    engine.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from mppi.runtime.database import make_engine, uow_factory
 from services.notifications import orm, subscriptions, webhooks
 
 
@@ -19,14 +18,6 @@ class Failing(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-@pytest.fixture
-def uow(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/n.db")
-    orm.metadata.create_all(engine)
-    yield uow_factory(engine, source="notifications", metadata=orm.metadata)
-    engine.dispose()
 
 
 @pytest.fixture
