@@ -204,6 +204,22 @@ class Platform:
         finally:
             self.stop_all()
 
+    @classmethod
+    @contextmanager
+    def isolated(cls, var_dir: Path, **extra_env: str) -> Iterator[Platform]:
+        """A platform on a RabbitMQ vhost and PostgreSQL databases of its own, started for a ``with`` block; the vhost
+        and the databases are deleted after it."""
+        vhost, databases = Vhost(), Databases()
+        vhost.create()
+        databases.create()
+        try:
+            with cls(var_dir=var_dir, amqp_uri=vhost.amqp_uri, database_urls=databases.urls,
+                     extra_env=dict(extra_env)).running() as p:
+                yield p
+        finally:
+            databases.drop()
+            vhost.delete()
+
     def stop_all(self) -> None:
         for name in list(self.procs):
             self.stop(name)

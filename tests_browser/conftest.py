@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 
 from support import Client  # noqa: E402
 
-from devtools.platform import Databases, Platform, Vhost  # noqa: E402
+from devtools.platform import Platform  # noqa: E402
 
 CHROMIUM = os.environ.get("MPPI_CHROMIUM", "/usr/bin/chromium")
 # as the machine's probe found: without the background-networking flags chromium keeps dialling Google's hosts
@@ -26,16 +26,8 @@ SHOTS = os.environ.get("MPPI_SCREENSHOTS")  # a folder to keep screenshots of th
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory):
-    vhost, databases = Vhost(), Databases()
-    vhost.create()
-    databases.create()
-    try:
-        with Platform(var_dir=tmp_path_factory.mktemp("var"), amqp_uri=vhost.amqp_uri,
-                      database_urls=databases.urls).running() as p:
-            yield p
-    finally:
-        vhost.delete()
-        databases.drop()
+    with Platform.isolated(tmp_path_factory.mktemp("var")) as p:
+        yield p
 
 
 @pytest.fixture(scope="session")

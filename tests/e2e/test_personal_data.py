@@ -11,23 +11,15 @@ import requests
 from journeys import make_region, work_through
 from support import Client, HttpReceiver, wait_for
 
-from devtools.platform import Databases, Platform, Vhost
+from devtools.platform import Platform
 from devtools.sample_forms import fill_form, multipart
 
 
 @pytest.fixture(scope="module")
 def debug_platform(tmp_path_factory):
     """A platform of its own logging at DEBUG, the most an operator can turn on."""
-    vhost, databases = Vhost(), Databases()
-    vhost.create()
-    databases.create()
-    try:
-        with Platform(var_dir=tmp_path_factory.mktemp("pii"), amqp_uri=vhost.amqp_uri, database_urls=databases.urls,
-                      extra_env={"MPPI_LOG_LEVEL": "DEBUG"}).running() as p:
-            yield p
-    finally:
-        databases.drop()
-        vhost.delete()
+    with Platform.isolated(tmp_path_factory.mktemp("pii"), MPPI_LOG_LEVEL="DEBUG") as p:
+        yield p
 
 
 def _feed_queue(amqp_uri: str, slug: str) -> str:
