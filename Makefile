@@ -48,7 +48,7 @@ screenshots: install chromium  # the main pages, phone and desktop, into docs/sc
 	MPPI_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q tests_browser
 
 test-faults: install services  # kills services, restarts RabbitMQ and PostgreSQL under a stream of submissions
-	$(VENV)/bin/pytest -m faults tests/faults
+	$(VENV)/bin/pytest -s -m faults tests/faults  # -s: each fault prints its counts
 
 bench: install services
 	$(PY) bench/run.py
