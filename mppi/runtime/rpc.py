@@ -7,7 +7,8 @@ quarter of the gateway's CPU and an eighth of every service's under load.
 Requests and replies travel transient and without publisher confirms: a confirm is a broker round trip per message,
 a fifth of the CPU of the gateway and the services under load, and buys nothing here: the caller waits for the reply
 with a timeout anyway, so a request or reply lost with a dying connection ends as a 503 the client may retry, never
-as a false answer. (Without confirms nameko cannot tell an unknown service from a slow one: both end at the timeout.)
+as a false answer. Requests are ``mandatory``: one for a service whose queue does not exist (it never started) comes
+back from the broker at once, instead of ending at the timeout.
 Events and the outbox keep their confirms and persistence: those must not be lost.
 """
 from __future__ import annotations
@@ -184,7 +185,9 @@ class _Slot(_Link):
         self.reply_to = f"rpc.reply-standalone_rpc_proxy-{uuid.uuid4()}"
         self._awaited: str | None = None
         self._reply: amqp.Message | None = None
+        self._returned = False  # the awaited request came back unroutable
         try:
+            self.channel.events["basic_return"].add(self._on_return)
             self.channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
             self.channel.queue_declare(self.reply_to, exclusive=True, auto_delete=True)
             self.channel.queue_bind(self.reply_to, exchange, routing_key=self.reply_to)
@@ -197,14 +200,21 @@ class _Slot(_Link):
         if message.properties.get("correlation_id") == self._awaited:
             self._awaited, self._reply = None, message
 
+    def _on_return(self, exc, exchange, routing_key, message: amqp.Message) -> None:
+        if message.properties.get("correlation_id") == self._awaited:
+            self._awaited, self._returned = None, True
+
     def call(self, routing_key: str, request: amqp.Message, timeout: float) -> amqp.Message:
-        """Send the request and wait for its reply; ``TimeoutError`` when none came in ``timeout`` seconds."""
+        """Send the request and wait for its reply; ``TimeoutError`` when none came in ``timeout`` seconds,
+        ``UnknownService`` when no queue takes it."""
         self._awaited = request.properties["correlation_id"]
         request.properties["reply_to"] = self.reply_to
-        self.channel.basic_publish(request, exchange=self.exchange, routing_key=routing_key)
+        self.channel.basic_publish(request, exchange=self.exchange, routing_key=routing_key, mandatory=True)
         deadline = time.monotonic() + timeout
         try:
             while self._reply is None:
+                if self._returned:
+                    raise UnknownService(routing_key.split(".", 1)[0])
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError()
@@ -212,6 +222,7 @@ class _Slot(_Link):
             return self._reply
         finally:
             self._awaited = self._reply = None
+            self._returned = False
 
 
 class RpcClient:
@@ -246,6 +257,9 @@ class RpcClient:
             except TimeoutError:
                 self._idle.append(slot)
                 raise DependencyUnavailable(f"{service} did not answer in time") from None
+            except UnknownService:
+                self._idle.append(slot)
+                raise DependencyUnavailable(f"{service} is not running") from None
             except BROKER_ERRORS as exc:
                 slot.drop()
                 raise DependencyUnavailable("the message broker is unreachable") from exc
