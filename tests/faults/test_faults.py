@@ -43,6 +43,12 @@ class Stream:
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(CLIENTS)]
 
     def __enter__(self) -> Stream:
+        # the applications service opens a service for applications when its service_published event arrives: after
+        # a broker restart (the test before) its consumer may still be reconnecting, so the stream starts once one
+        # submission is taken (a 404 "service not found" until then is that race, not the fault under test)
+        first = wait_for(lambda: (lambda r: r if r.status_code == 201 else None)(apply(self.citizen, self.region)),
+                         timeout=60, message="the region's service open for applications")
+        self.answers.append((time.monotonic(), 201, first.json()))
         for t in self._threads:
             t.start()
         return self
