@@ -227,6 +227,15 @@ class Bench:
             raise RuntimeError(f"logging in {email} answered {r.status_code}: {r.text[:300]}")
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
+    def _citizen(self, nik: str, email: str, name: str) -> str:
+        """Register a citizen; their bearer token."""
+        r = self.http.post(self.url("/api/v1/auth/register"), timeout=30,
+                           json={"nik": nik, "full_name": name, "email": email, "phone": "081234567890",
+                                 "password": "rahasia-123"})
+        if r.status_code != 201:
+            raise RuntimeError(f"registering {email} answered {r.status_code}: {r.text[:300]}")
+        return self._login(email, "rahasia-123")["Authorization"].removeprefix("Bearer ")
+
     def _staff(self, slug: str, role: str) -> dict[str, str]:
         email = f"{role}@{slug}.id"
         r = self.http.post(self.url(f"/api/v1/tenants/{slug}/staff"), headers=self.admin_headers, timeout=30,
@@ -273,12 +282,7 @@ class Bench:
         for n in range(1, a.submit_clients + 1):
             nik = f"730701450190{n:04d}"  # Sinjai, a woman born 5 January 1990, serials 0001..
             email = f"warga{n}@bench-submit.id"
-            r = self.http.post(self.url("/api/v1/auth/register"), timeout=30,
-                               json={"nik": nik, "full_name": f"Warga Bench {n}", "email": email,
-                                     "phone": "081234567890", "password": "rahasia-123"})
-            if r.status_code != 201:
-                raise RuntimeError(f"registering citizen {n} answered {r.status_code}: {r.text[:300]}")
-            token = self._login(email, "rahasia-123")["Authorization"].removeprefix("Bearer ")
+            token = self._citizen(nik, email, f"Warga Bench {n}")
             form, files = fill_form(fields, nik=nik, file_bytes=pdf)
             clients.append((token, *encode(url, {"service_id": sid, "form": form}, files)))
         names = {p.pid: name for name, p in self.p.procs.items()}
@@ -437,12 +441,7 @@ class Bench:
         for n in range(1, a.mixed_citizens + 1):
             nik = f"730701450191{n:04d}"  # Sinjai, a woman born 5 January 1991: not the submissions row's citizens
             email = f"warga{n}@bench-mixed.id"
-            r = self.http.post(self.url("/api/v1/auth/register"), timeout=30,
-                               json={"nik": nik, "full_name": f"Warga Campur {n}", "email": email,
-                                     "phone": "081234567890", "password": "rahasia-123"})
-            if r.status_code != 201:
-                raise RuntimeError(f"registering citizen {n} answered {r.status_code}: {r.text[:300]}")
-            token = self._login(email, "rahasia-123")["Authorization"].removeprefix("Bearer ")
+            token = self._citizen(nik, email, f"Warga Campur {n}")
             slug = regions[n % len(regions)].slug
             sid, fields = forms[slug]
             form, files = fill_form(fields, nik=nik, file_bytes=pdf)
