@@ -46,6 +46,7 @@ class Route:
     tag: str = "api"
     errors: tuple[int, ...] = ()
     query: dict[str, str] = field(default_factory=dict)
+    headers: tuple[str, ...] = ()  # request headers the route reads, by name (their schemas in HEADER_SCHEMAS)
     multipart: type[BaseModel] | None = None  # the JSON part ("data") of a multipart body, also accepted as JSON
     access: Access | None = None  # None only until declared: tests refuse a route without it
 
@@ -91,6 +92,7 @@ class Api:
                       for n in re.findall(r"\{(\w+)\}", oa_path)]
             params += [{"name": n, "in": "query", "required": False, "description": d,
                         "schema": QUERY_SCHEMAS.get(n, {"type": "string"})} for n, d in r.query.items()]
+            params += [{"in": "header", "required": False, **HEADER_SCHEMAS[n]} for n in r.headers]
             if params:
                 op["parameters"] = params
             if r.body:
@@ -177,6 +179,12 @@ PROBLEMS = {
 
 QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+}
+IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")  # visible ASCII
+HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Idempotency-Key": {"name": "Idempotency-Key", "description": "Sent again with a retry, the answer is what the "
+                        "first request made (nothing is done twice); 1-255 visible ASCII characters",
+                        "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}},
 }
 
 

@@ -19,7 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import parse_form_data
 from werkzeug.wrappers import Response
 
-from gateway.api import Access, PageOf
+from gateway.api import IDEMPOTENCY_KEY, Access, PageOf
 from gateway.auth import require
 from gateway.context import Ctx, read_json
 from gateway.routes import api, staff_tenant, tenant_or_404
@@ -52,6 +52,18 @@ class StagingFull(FileTooLarge):
 def _actor(ctx: Ctx) -> dict[str, Any]:
     p = require(ctx.principal)
     return {"id": p.account_id, "roles": list(p.roles), "tenant": p.tenant, "name": p.name}
+
+
+def request_key(ctx: Ctx) -> str:
+    """What the applications service knows a request by: the client's ``Idempotency-Key`` (a retry then answers with
+    what the first request made), else a fresh one (a request redelivered inside the platform, because a service was
+    killed before it answered, still finds what it made)."""
+    key = ctx.request.headers.get("Idempotency-Key")
+    if key is None:
+        return uuid.uuid4().hex
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
+    return key
 
 
 def new_batch(account_id: str) -> str:
@@ -141,7 +153,8 @@ def _is_multipart(ctx: Ctx) -> bool:
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/applications", response=c.ApplicationPublic, status=201, auth=True,
-           tag="applications", multipart=c.SubmissionData, errors=(403, 404, 409, 413, 415),
+           tag="applications", multipart=c.SubmissionData, errors=(400, 403, 404, 409, 413, 415),
+           headers=("Idempotency-Key",),
            summary="Apply: multipart (part data = JSON {service_id, form}, one file part per file field) or JSON",
            access=Access.CITIZEN)
 def submit_application(ctx: Ctx):
@@ -150,23 +163,26 @@ def submit_application(ctx: Ctx):
     actor = _actor(ctx)
     if "citizen" not in actor["roles"]:
         raise Forbidden("applications are made by citizens")
+    key = request_key(ctx)
     if _is_multipart(ctx):
         data, refs = _multipart(ctx)
     else:
         data, refs = read_json(ctx.request), []
     with discarded_on_failure(ctx, refs):
         parse(c.SubmissionData, data)  # a clear 422 before anything is sent on
-        return ctx.rpc.call("applications", "submit_application", tenant, data, refs, actor)
+        return ctx.rpc.call("applications", "submit_application", tenant, data, refs, actor, request_key=key)
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/applications/<application_id>/actions", response=c.ApplicationPublic,
-           auth=True, tag="applications", multipart=c.ActionRequest, errors=(403, 404, 409),
+           auth=True, tag="applications", multipart=c.ActionRequest, errors=(400, 403, 404, 409),
+           headers=("Idempotency-Key",),
            summary="Act on the workflow: {action, note}; resubmit may be multipart with a changed form and files",
            access=Access.WORKFLOW)
 def act(ctx: Ctx):
     slug = ctx.params["slug"]
     tenant = tenant_or_404(ctx, slug)
     actor = _actor(ctx)
+    key = request_key(ctx)
     multipart = _is_multipart(ctx)
     data, refs = _multipart(ctx) if multipart else (read_json(ctx.request), [])
     with discarded_on_failure(ctx, refs):
@@ -177,7 +193,7 @@ def act(ctx: Ctx):
             resubmission = {"form": data.pop("form", None), "files": refs}
         parse(c.ActionRequest, data)
         return ctx.rpc.call("applications", "act", tenant, ctx.params["application_id"], data, actor,
-                            resubmission=resubmission)
+                            resubmission=resubmission, request_key=key)
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/applications/<application_id>", response=c.ApplicationPublic, auth=True,

@@ -40,11 +40,11 @@ def new_citizen(anon: Client, *, language: str = "id") -> tuple[Client, str]:
     return anon.login(email, "rahasia-123"), email
 
 
-def apply(client: Client, region: dict, **overrides):
+def apply(client: Client, region: dict, headers: dict | None = None, **overrides):
     form, files = fill_form(region["definition"]["form"]["fields"])
     form.update(overrides.pop("form", {}))
     files.update(overrides.pop("files", {}))
-    return client.post(f"/api/v1/tenants/{region['slug']}/applications",
+    return client.post(f"/api/v1/tenants/{region['slug']}/applications", headers=dict(headers or {}),
                        **multipart({"service_id": region["service_id"], "form": form}, files))
 
 

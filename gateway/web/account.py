@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -339,7 +340,7 @@ class Resubmission:
             if refs:  # as the API's multipart: the files staged, their references to the service
                 tenant = w.gateway.tenants.get(w.params["slug"])
                 _call_with_files(w.gateway, refs, "act", tenant, self.app["id"], data, _actor(w),
-                                 resubmission={"form": form, "files": refs})
+                                 resubmission={"form": form, "files": refs}, request_key=uuid.uuid4().hex)
             else:
                 w.api(act, {**data, "form": form})
         except MppiError as exc:

@@ -373,8 +373,9 @@ class Flow:
             raise
         tenant = w.gateway.tenants.get(w.params["slug"])
         try:
-            app = _call_with_files(w.gateway, copies, "submit_application", tenant,
-                                   {"service_id": self.service["id"], "form": form}, copies, _actor(w))
+            app = _call_with_files(w.gateway, copies, "submit_application", tenant,  # the form's own key: sent
+                                   {"service_id": self.service["id"], "form": form}, copies, _actor(w),  # twice,
+                                   request_key=self.state["p"])  # it still makes one application
         except MppiError as exc:
             if exc.status not in (413, 415, 422):
                 raise

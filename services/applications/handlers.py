@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -36,7 +37,7 @@ from mppi.indonesia.ikm import ReportingPeriod, compute_ikm, validate_answers
 from mppi.indonesia.nik import mask_nik
 from mppi.indonesia.workdays import OfficeHours, WorkingCalendar
 from mppi.runtime.blobstore import BlobStore
-from mppi.runtime.database import UnitOfWork, new_id, utcnow
+from mppi.runtime.database import UnitOfWork, utcnow
 from services.applications import orm
 from services.applications import repository as repo
 from services.applications.documents import IssuedDocument, render_issued_document
@@ -49,6 +50,7 @@ from services.applications.domain.verification import make_code, read_code
 UowFactory = Callable[[], UnitOfWork]
 V, OPEN, A, S = orm.service_versions, orm.open_services, orm.applications, orm.surveys
 STAFF = {"tenant_admin", "verifier", "approver", "operator"}
+_REQUESTS = uuid.UUID("6f1d3c52-8a0e-4b7a-9a51-3f2f0c7d9e10")  # names the ids made from request keys
 
 
 @dataclass(frozen=True)
@@ -118,20 +120,38 @@ def get_service_version(tenant: str, service_id: str, version: int | None, *, uo
 
 # -- submission ---------------------------------------------------------------------------------------------------
 
-def _check_files(fields: list[dict], files: list[c.FileRef], blobs: BlobStore) -> tuple[list, list, dict[str, str]]:
+def _check_files(fields: list[dict], files: list[c.FileRef], blobs: BlobStore,
+                 places: dict[str, str]) -> tuple[list, list, dict[str, str]]:
     by_key = {f["key"]: f for f in fields if f["type"] == "file"}
     hints, problems, sniffed = [], [], {}
     for ref in files:
         field = by_key.get(ref.field)
         if field is None:
             continue  # check_form names a file sent for a key that is not a file field
-        head = blobs.head(ref.key)  # the first bytes only: nothing uploaded is ever decoded or unpacked
-        hint, found = check_file(field, size=ref.size, head=head, loc=("body", "files", ref.field),
-                                 filename=ref.filename)
+        head = blobs.head(_where_now(ref, places[ref.field], blobs))  # the first bytes only: nothing uploaded is
+        hint, found = check_file(field, size=ref.size, head=head,  # ever decoded or unpacked
+                                 loc=("body", "files", ref.field), filename=ref.filename)
         hints.append(hint)
         problems.extend(found)
         sniffed[ref.field] = sniff(head) or "application/octet-stream"
     return hints, problems, sniffed
+
+
+def _where_now(ref: c.FileRef, place: str, blobs: BlobStore) -> str:
+    """Where a staged file is: still in staging, or already at its ``place`` among the application's documents
+    when this request is a redelivery of one whose service was killed between moving the files and committing."""
+    if blobs.exists(ref.key):
+        return ref.key
+    if blobs.exists(place):
+        return place
+    raise ValidationFailed("an uploaded file is no longer there; send it again",
+                           [field_error(["body", "files", ref.field], "the uploaded file is no longer there; "
+                                                                       "send it again")])
+
+
+def _places(tenant: str, app_id: str, files: list[c.FileRef], suffix: str = "") -> dict[str, str]:
+    """Where each file goes among the application's documents: the same for a redelivered request."""
+    return {ref.field: f"documents/{tenant}/{app_id}/{ref.field}{suffix}" for ref in files}
 
 
 def _refuse(problems: list[dict], hints: list, other: int) -> None:
@@ -140,28 +160,42 @@ def _refuse(problems: list[dict], hints: list, other: int) -> None:
     raise exc("; ".join(p["msg"] for p in problems), problems)
 
 
-def _keep_documents(tenant: str, app_id: str, files: list[c.FileRef], sniffed: dict[str, str],
-                    blobs: BlobStore, suffix: str = "") -> list[dict[str, Any]]:
+def _keep_documents(files: list[c.FileRef], places: dict[str, str], sniffed: dict[str, str],
+                    blobs: BlobStore) -> list[dict[str, Any]]:
     documents = []
     for ref in files:
-        key = f"documents/{tenant}/{app_id}/{ref.field}{suffix}"
-        blobs.move(ref.key, key)
+        key = places[ref.field]
+        if _where_now(ref, key, blobs) == ref.key:
+            blobs.move(ref.key, key)
         documents.append({"key": ref.field, "blob": key, "filename": clean_filename(ref.filename, ref.field),
                           "size": ref.size,
                           "sha256": ref.sha256, "content_type": sniffed[ref.field]})
     return documents
 
 
+def _request_id(*parts: str) -> str:
+    """A request's own id from its request key and what it is about: the same for a redelivered request (the
+    service was killed before it answered) and for a client's retry with the same ``Idempotency-Key``."""
+    return uuid.uuid5(_REQUESTS, "/".join(parts)).hex
+
+
 def submit_application(tenant: dict[str, Any], cmd: c.SubmissionData, files: list[c.FileRef], *, actor: Actor,
-                       uow: UowFactory, blobs: BlobStore, now: datetime | None = None) -> dict[str, Any]:
+                       request_key: str, uow: UowFactory, blobs: BlobStore, now: datetime | None = None
+                       ) -> dict[str, Any]:
     """Validate against the open published version, keep the documents, record the application and its event.
-    Nothing is half-stored: a refused submission's staged files are deleted."""
+    Nothing is half-stored: a refused submission's staged files are deleted. The same ``request_key`` again
+    answers with the application it made, and the files sent with the repeat are deleted."""
     slug = tenant["slug"]
     now = now or utcnow()
+    app_id = _request_id(slug, actor.id, cmd.service_id, request_key)  # so a repeat finds what it made
     kept: list[dict[str, Any]] = []
     try:
         for attempt in range(5):  # one unit of work; a new one only if a tracking number collided
             with uow() as u:
+                made = repo.get(u, slug, app_id)
+                if made is not None:
+                    _delete_staged(files, blobs)
+                    return view(made, actor)
                 version = repo.open_version(u, slug, cmd.service_id)
                 if version is None:
                     if repo.service_known(u, slug, cmd.service_id):
@@ -169,12 +203,12 @@ def submit_application(tenant: dict[str, Any], cmd: c.SubmissionData, files: lis
                     raise NotFound("service not found")
                 if not kept:
                     fields = version["form"]["fields"]
+                    places = _places(slug, app_id, files)
                     clean, problems = check_form(fields, cmd.form, uploaded={f.field for f in files})
-                    hints, file_problems, sniffed = _check_files(fields, files, blobs)
+                    hints, file_problems, sniffed = _check_files(fields, files, blobs, places)
                     if problems or file_problems:
                         _refuse(problems + file_problems, hints, len(problems))
-                    app_id = new_id()
-                    kept = _keep_documents(slug, app_id, files, sniffed, blobs)
+                    kept = _keep_documents(files, places, sniffed, blobs)
                 service = {"id": version["id"], "version": version["version"], "code": version["code"],
                            "name": version["name"], "output": version["standard"].get("output")}
                 app = submit(id=app_id, tenant=slug, tracking_number=new_tracking_number(slug, now.year),
@@ -189,13 +223,18 @@ def submit_application(tenant: dict[str, Any], cmd: c.SubmissionData, files: lis
                 except IntegrityError:
                     if attempt == 4:
                         raise
+                    # the tracking number collided, or the same request committed meanwhile: the next round tells
         return view(app, actor)
     except BaseException:
-        for ref in files:
-            blobs.delete(ref.key)
+        _delete_staged(files, blobs)
         for d in kept:
             blobs.delete(d["blob"])
         raise
+
+
+def _delete_staged(files: list[c.FileRef], blobs: BlobStore) -> None:
+    for ref in files:
+        blobs.delete(ref.key)
 
 
 def _event_data(app: Application, **extra) -> dict[str, Any]:
@@ -329,11 +368,12 @@ class Issuer:
     public_url: str
 
 
-def act(tenant: dict[str, Any], app_id: str, cmd: c.ActionRequest, *, actor: Actor, uow: UowFactory,
-        issuer: Issuer, now: datetime | None = None, resubmission: tuple[dict, list[c.FileRef]] | None = None
-        ) -> dict[str, Any]:
+def act(tenant: dict[str, Any], app_id: str, cmd: c.ActionRequest, *, actor: Actor, request_key: str,
+        uow: UowFactory, issuer: Issuer, now: datetime | None = None,
+        resubmission: tuple[dict, list[c.FileRef]] | None = None) -> dict[str, Any]:
     """One workflow action. A resubmission's files are kept only when it commits: staged files it did not take
-    (refused, or sent with another action) are deleted, and so are the documents its new files replaced."""
+    (refused, or sent with another action) are deleted, and so are the documents its new files replaced. The same
+    ``request_key`` again (a redelivery, or a client's retry) acts no more: it answers with the application."""
     slug = tenant["slug"]
     now = now or utcnow()
     calendar = calendar_of(tenant)
@@ -343,6 +383,8 @@ def act(tenant: dict[str, Any], app_id: str, cmd: c.ActionRequest, *, actor: Act
     try:
         with uow() as u:
             app = _visible(repo.get(u, slug, app_id, for_update=True), actor)
+            if not u.claim_event("act", _request_id(app_id, actor.id, cmd.action, request_key)):
+                return view(app, actor)  # done already (the finally block deletes what the repeat staged)
             if cmd.action == "resubmit":
                 if app.applicant_id != actor.id:
                     raise NotFound("application not found") if not actor.is_staff_of(slug) else \
@@ -386,10 +428,11 @@ def _resubmission(u: UnitOfWork, app: Application, data: dict[str, Any] | None, 
     fields = version["form"]["fields"]
     form = data if data is not None else app.form
     clean, problems = check_form(fields, form, uploaded={d["key"] for d in app.documents} | {f.field for f in files})
-    hints, file_problems, sniffed = _check_files(fields, files, blobs)
+    places = _places(app.tenant, app.id, files, suffix=f"-r{len(app.history)}")
+    hints, file_problems, sniffed = _check_files(fields, files, blobs, places)
     if problems or file_problems:
         _refuse(problems + file_problems, hints, len(problems))
-    return clean, _keep_documents(app.tenant, app.id, files, sniffed, blobs, suffix=f"-r{len(app.history)}")
+    return clean, _keep_documents(files, places, sniffed, blobs)
 
 
 def _issue(app: Application, tenant: dict[str, Any], issuer: Issuer, now: datetime) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -61,21 +62,26 @@ class ApplicationsService:
     def get_service_version(self, tenant: str, service_id: str, version: int | None = None) -> dict | None:
         return handlers.get_service_version(tenant, service_id, version, uow=self.uow)
 
+    # request_key: what a redelivered request (or a client's retry) is known by; a gateway of the release before
+    # sends none while a rolling upgrade runs, and its requests get a fresh one
     @rpc(expected_exceptions=MppiError)
-    def submit_application(self, tenant: dict, data: dict, files: list[dict], actor: dict) -> dict:
+    def submit_application(self, tenant: dict, data: dict, files: list[dict], actor: dict,
+                           request_key: str | None = None) -> dict:
         return handlers.submit_application(tenant, parse(c.SubmissionData, data),
                                            [parse(c.FileRef, f, loc=("files",)) for f in files],
-                                           actor=Actor.of(actor), uow=self.uow, blobs=self.blobs)
+                                           actor=Actor.of(actor), request_key=request_key or uuid.uuid4().hex,
+                                           uow=self.uow, blobs=self.blobs)
 
     @rpc(expected_exceptions=MppiError)
     def act(self, tenant: dict, application_id: str, payload: dict, actor: dict,
-            resubmission: dict | None = None) -> dict:
+            resubmission: dict | None = None, request_key: str | None = None) -> dict:
         extra = None
         if resubmission is not None:
             extra = (resubmission.get("form"), [parse(c.FileRef, f, loc=("files",))
                                                 for f in resubmission.get("files", [])])
         return handlers.act(tenant, application_id, parse(c.ActionRequest, payload), actor=Actor.of(actor),
-                            uow=self.uow, issuer=self._issuer(), resubmission=extra)
+                            request_key=request_key or uuid.uuid4().hex, uow=self.uow, issuer=self._issuer(),
+                            resubmission=extra)
 
     @rpc(expected_exceptions=MppiError)
     def get_application(self, tenant: str, application_id: str, actor: dict) -> dict:

@@ -161,6 +161,29 @@ def test_an_executable_renamed_pdf_is_refused_and_nothing_is_kept(platform, anon
     assert warga.get("/api/v1/me/applications").json()["items"] == []
 
 
+def test_a_retry_with_the_same_idempotency_key_makes_one_application(platform, anon, region):
+    warga = citizen(anon)
+    key = {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
+    first, again = apply(warga, region, headers=key), apply(warga, region, headers=key)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert len(warga.get("/api/v1/me/applications").json()["items"]) == 1
+    assert apply(warga, region).json()["id"] != first.json()["id"], "without the key, another application"
+    staging = platform.var_dir / "blobs" / "staging"
+    assert not [p for p in staging.rglob("*") if p.is_file()], "the retry's upload is not left behind"
+
+    url = f"/api/v1/tenants/{region['slug']}/applications/{first.json()['id']}/actions"
+    verify = {"Idempotency-Key": f"verify-{uuid.uuid4()}"}
+    for _ in range(2):  # without the key the second is a 403: the step is no longer the verifier's
+        r = region["verifier"].post(url, json={"action": "verify"}, headers=dict(verify))
+        assert (r.status_code, r.json()["status"]) == (200, "in_review"), r.text
+    assert [h["action"] for h in r.json()["history"]] == ["submit", "verify"]
+
+    for bad in ("", "x" * 256, "kunci dengan spasi", "kunci-\u00e9"):
+        r = apply(warga, region, headers={"Idempotency-Key": bad.encode("utf-8").decode("latin-1")})
+        assert (r.status_code, r.json()["code"]) == (400, "BAD_REQUEST"), (bad, r.text)
+
+
 def test_bad_fields_get_one_error_each(anon, region):
     warga = citizen(anon)
     fields = region["definition"]["form"]["fields"]

@@ -3,8 +3,12 @@ each service killed with SIGKILL in turn and brought back, RabbitMQ restarted, P
 
 While something is down the gateway answers 503, never a 500. Afterwards every application answered 201 exists
 exactly once, its ``application.submitted`` CloudEvent is on the public feed (counted by event id) and its citizen
-was told exactly once. Run by ``make test-faults`` (marker ``faults``; the broker and database restarts would
-disturb other test runs sharing this machine's RabbitMQ and PostgreSQL, so ``make test`` leaves them out).
+was told exactly once. Each submission carries its own ``Idempotency-Key``; one answered 503 is sent again with it
+afterwards, as a client would, and the citizen ends with exactly one application per submission: none lost, none
+doubled (a request redelivered to a restarted service does not make a second one).
+
+Run by ``make test-faults`` (marker ``faults``; the broker and database restarts would disturb other test runs
+sharing this machine's RabbitMQ and PostgreSQL, so ``make test`` leaves them out).
 """
 from __future__ import annotations
 
@@ -34,11 +38,12 @@ SERVICES_SH = ROOT / "devtools" / "services.sh"  # starts RabbitMQ and PostgreSQ
 
 
 class Stream:
-    """``CLIENTS`` threads submitting applications until stopped; every answer kept with the time it came."""
+    """``CLIENTS`` threads submitting applications until stopped; every answer kept with the time it came and the
+    submission's key."""
 
     def __init__(self, citizen, region):
         self.citizen, self.region = citizen, region
-        self.answers: list[tuple[float, int, dict]] = []
+        self.answers: list[tuple[float, int, dict, str]] = []
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(CLIENTS)]
 
@@ -46,9 +51,10 @@ class Stream:
         # the applications service opens a service for applications when its service_published event arrives: after
         # a broker restart (the test before) its consumer may still be reconnecting, so the stream starts once one
         # submission is taken (a 404 "service not found" until then is that race, not the fault under test)
-        first = wait_for(lambda: (lambda r: r if r.status_code == 201 else None)(apply(self.citizen, self.region)),
+        key = uuid.uuid4().hex
+        first = wait_for(lambda: (lambda r: r if r.status_code == 201 else None)(self.submit(key)),
                          timeout=60, message="the region's service open for applications")
-        self.answers.append((time.monotonic(), 201, first.json()))
+        self.answers.append((time.monotonic(), 201, first.json(), key))
         for t in self._threads:
             t.start()
         return self
@@ -58,14 +64,18 @@ class Stream:
         for t in self._threads:
             t.join(60)
 
+    def submit(self, key: str) -> requests.Response:
+        return apply(self.citizen, self.region, headers={"Idempotency-Key": key})
+
     def _run(self) -> None:
         while not self._stop.is_set():
+            key = uuid.uuid4().hex
             try:
-                r = apply(self.citizen, self.region)
+                r = self.submit(key)
                 body = r.json() if r.headers.get("Content-Type", "").endswith("json") else {"text": r.text[:200]}
-                self.answers.append((time.monotonic(), r.status_code, body))
+                self.answers.append((time.monotonic(), r.status_code, body, key))
             except requests.RequestException as exc:  # the gateway itself is never stopped here
-                self.answers.append((time.monotonic(), 0, {"error": str(exc)}))
+                self.answers.append((time.monotonic(), 0, {"error": str(exc)}, key))
             time.sleep(PAUSE)
 
     def count(self) -> int:
@@ -73,8 +83,8 @@ class Stream:
 
     def wait_for_more(self, n: int = 10, timeout: float = 60) -> None:
         """Until ``n`` more submissions were answered 201: the platform serves again."""
-        start = sum(1 for _, s, _ in self.answers if s == 201)
-        wait_for(lambda: sum(1 for _, s, _ in self.answers if s == 201) >= start + n, timeout=timeout,
+        start = sum(1 for a in self.answers if a[1] == 201)
+        wait_for(lambda: sum(1 for a in self.answers if a[1] == 201) >= start + n, timeout=timeout,
                  message=f"{n} more submissions accepted")
 
 
@@ -118,19 +128,29 @@ _CODES = iter(range(1, 20))
 
 
 def _check(stream: Stream, citizen, feed: Feed, fault: str) -> None:
-    """Nothing answered 201 is lost or doubled; no answer was a 500; the figures printed."""
-    statuses = collections.Counter(s for _, s, _ in stream.answers)
+    """No answer was a 500; each submission answered 503 sent again with its key; then every submission is exactly
+    one application, stored once, told once and on the feed under one event id; the figures printed."""
+    statuses = collections.Counter(a[1] for a in stream.answers)
     assert set(statuses) <= {201, 503}, (statuses, [a for a in stream.answers if a[1] not in (201, 503)][:3])
-    accepted = {b["id"] for _, s, b in stream.answers if s == 201}
+    accepted = {b["id"] for _, s, b, _ in stream.answers if s == 201}
     assert len(accepted) == statuses[201], "an id answered twice"
+    # a client sends a 503 again: with its key it gets the application the first try made, if it made one
+    before = {a["id"] for a in all_items(citizen, "/api/v1/me/applications")}
+    retried = {}
+    for _, status, _, key in stream.answers:
+        if status == 503:
+            r = stream.submit(key)
+            assert r.status_code == 201, r.text
+            retried[key] = r.json()["id"]
+    made = accepted | set(retried.values())
+    assert len(made) == len(stream.answers), "one application per submission"
 
     def notices() -> collections.Counter:
         items = all_items(citizen, "/api/v1/me/notifications")
         return collections.Counter(i["application_id"] for i in items if i["type"] == "application_submitted")
 
-    # the events of everything accepted drain after recovery (each notice is one submitted event consumed)
-    told = wait_for(lambda: (lambda n: n if set(n) >= accepted else None)(notices()), timeout=90,
-                    message="a notice for every accepted submission")
+    # the events of everything made drain after recovery (each notice is one submitted event consumed)
+    wait_for(lambda: set(notices()) >= made, timeout=90, message="a notice for every submission")
     time.sleep(2)  # a redelivered duplicate would land now
     told = notices()
     stored = collections.Counter(a["id"] for a in all_items(citizen, "/api/v1/me/applications"))
@@ -140,14 +160,14 @@ def _check(stream: Stream, citizen, feed: Feed, fault: str) -> None:
     for e in events:
         ids_per_app[e["subject"]].add(e["id"])
 
-    assert all(stored[i] == 1 for i in accepted), "every 201 stored exactly once"
-    assert all(told[i] == 1 for i in accepted), "every 201's citizen told exactly once"
-    assert all(len(ids_per_app[i]) == 1 for i in accepted), "every 201's submitted event on the feed, one id"
-    late = set(stored) - accepted  # answered 503 (the reply was lost with the fault) but done after all
-    assert all(stored[i] == 1 and told[i] == 1 and len(ids_per_app[i]) == 1 for i in late)
-    redelivered = sum(on_feed[i] - 1 for i in accepted | late)
-    print(f"\n[{fault}] answers: {dict(statuses)}; 201s stored once: {len(accepted)}/{len(accepted)}; "
-          f"503 but done: {len(late)}; citizen told once: {sum(told[i] == 1 for i in accepted | late)}; "
+    assert set(stored) == made and all(n == 1 for n in stored.values()), "every submission stored exactly once"
+    assert all(told[i] == 1 for i in made), "every submission's citizen told exactly once"
+    assert all(len(ids_per_app[i]) == 1 for i in made), "every submission's event on the feed, one id"
+    done_anyway = sum(1 for i in retried.values() if i in before)
+    redelivered = sum(on_feed[i] - 1 for i in made)
+    print(f"\n[{fault}] answers: {dict(statuses)}; 503s sent again with their key: {len(retried)} "
+          f"({done_anyway} had been done, answered with that application); "
+          f"applications: {len(made)} for {len(stream.answers)} submissions, each stored once and told once; "
           f"feed: {len(ids_per_app)} applications, each one event id ({redelivered} redelivered copies)")
 
 
