@@ -19,9 +19,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import parse_form_data
 from werkzeug.wrappers import Response
 
-from gateway.api import IDEMPOTENCY_KEY, Access, PageOf
+from gateway.api import Access, PageOf
 from gateway.auth import require
-from gateway.context import Ctx, read_json
+from gateway.context import Ctx, read_json, request_key
 from gateway.routes import api, staff_tenant, tenant_or_404
 from mppi.contracts import applications as c
 from mppi.contracts.applications import ChannelsConfig, SubscriptionCreate, TemplateOverride
@@ -52,18 +52,6 @@ class StagingFull(FileTooLarge):
 def _actor(ctx: Ctx) -> dict[str, Any]:
     p = require(ctx.principal)
     return {"id": p.account_id, "roles": list(p.roles), "tenant": p.tenant, "name": p.name}
-
-
-def request_key(ctx: Ctx) -> str:
-    """What the applications service knows a request by: the client's ``Idempotency-Key`` (a retry then answers with
-    what the first request made), else a fresh one (a request redelivered inside the platform, because a service was
-    killed before it answered, still finds what it made)."""
-    key = ctx.request.headers.get("Idempotency-Key")
-    if key is None:
-        return uuid.uuid4().hex
-    if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
-    return key
 
 
 def new_batch(account_id: str) -> str:
@@ -163,7 +151,7 @@ def submit_application(ctx: Ctx):
     actor = _actor(ctx)
     if "citizen" not in actor["roles"]:
         raise Forbidden("applications are made by citizens")
-    key = request_key(ctx)
+    key = request_key(ctx.request)
     if _is_multipart(ctx):
         data, refs = _multipart(ctx)
     else:
@@ -182,7 +170,7 @@ def act(ctx: Ctx):
     slug = ctx.params["slug"]
     tenant = tenant_or_404(ctx, slug)
     actor = _actor(ctx)
-    key = request_key(ctx)
+    key = request_key(ctx.request)
     multipart = _is_multipart(ctx)
     data, refs = _multipart(ctx) if multipart else (read_json(ctx.request), [])
     with discarded_on_failure(ctx, refs):

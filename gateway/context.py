@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.wrappers import Request
 
+from gateway.api import IDEMPOTENCY_KEY
 from gateway.cache import TenantCache
 from gateway.catalog_cache import CatalogCache
 from mppi.contracts.errors import BadRequest, PayloadTooLarge, ValidationFailed, field_error
@@ -67,3 +69,15 @@ def paginate(items: list[dict], *, key: str, limit: int, cursor: str | None) -> 
         items = [i for i in items if str(i[key]) > cursor]
     page = items[:limit]
     return {"items": page, "next_cursor": str(page[-1][key]) if len(items) > limit else None}
+
+
+def request_key(request: Request) -> str:
+    """What a service knows a request that makes something by: the client's ``Idempotency-Key`` (a retry then
+    answers with what the first request made), else a fresh one (a request delivered again inside the platform,
+    because its service was killed before it answered, still finds what it made)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return uuid.uuid4().hex
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
+    return key

@@ -205,3 +205,13 @@ def uow_factory(engine: Engine, *, source: str, metadata: sa.MetaData,
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+_REQUESTS = uuid.UUID("6f1d3c52-8a0e-4b7a-9a51-3f2f0c7d9e10")  # names the ids made from request keys
+
+
+def id_for_request(*parts: str) -> str:
+    """The id of what a request makes, from its request key and what it is about: the same for the request
+    delivered again (its service was killed before it answered) and for a client's retry with the same
+    ``Idempotency-Key``, so the repeat finds what the first made instead of making it twice."""
+    return uuid.uuid5(_REQUESTS, "/".join(parts)).hex

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -37,7 +36,7 @@ from mppi.indonesia.ikm import ReportingPeriod, compute_ikm, validate_answers
 from mppi.indonesia.nik import mask_nik
 from mppi.indonesia.workdays import OfficeHours, WorkingCalendar
 from mppi.runtime.blobstore import BlobStore
-from mppi.runtime.database import UnitOfWork, utcnow
+from mppi.runtime.database import UnitOfWork, id_for_request, utcnow
 from services.applications import orm
 from services.applications import repository as repo
 from services.applications.documents import IssuedDocument, render_issued_document
@@ -50,7 +49,6 @@ from services.applications.domain.verification import make_code, read_code
 UowFactory = Callable[[], UnitOfWork]
 V, OPEN, A, S = orm.service_versions, orm.open_services, orm.applications, orm.surveys
 STAFF = {"tenant_admin", "verifier", "approver", "operator"}
-_REQUESTS = uuid.UUID("6f1d3c52-8a0e-4b7a-9a51-3f2f0c7d9e10")  # names the ids made from request keys
 
 
 @dataclass(frozen=True)
@@ -173,12 +171,6 @@ def _keep_documents(files: list[c.FileRef], places: dict[str, str], sniffed: dic
     return documents
 
 
-def _request_id(*parts: str) -> str:
-    """A request's own id from its request key and what it is about: the same for a redelivered request (the
-    service was killed before it answered) and for a client's retry with the same ``Idempotency-Key``."""
-    return uuid.uuid5(_REQUESTS, "/".join(parts)).hex
-
-
 def submit_application(tenant: dict[str, Any], cmd: c.SubmissionData, files: list[c.FileRef], *, actor: Actor,
                        request_key: str, uow: UowFactory, blobs: BlobStore, now: datetime | None = None
                        ) -> dict[str, Any]:
@@ -187,7 +179,7 @@ def submit_application(tenant: dict[str, Any], cmd: c.SubmissionData, files: lis
     answers with the application it made, and the files sent with the repeat are deleted."""
     slug = tenant["slug"]
     now = now or utcnow()
-    app_id = _request_id(slug, actor.id, cmd.service_id, request_key)  # so a repeat finds what it made
+    app_id = id_for_request(slug, actor.id, cmd.service_id, request_key)  # so a repeat finds what it made
     kept: list[dict[str, Any]] = []
     try:
         for attempt in range(5):  # one unit of work; a new one only if a tracking number collided
@@ -383,7 +375,7 @@ def act(tenant: dict[str, Any], app_id: str, cmd: c.ActionRequest, *, actor: Act
     try:
         with uow() as u:
             app = _visible(repo.get(u, slug, app_id, for_update=True), actor)
-            if not u.claim_event("act", _request_id(app_id, actor.id, cmd.action, request_key)):
+            if not u.claim_event("act", id_for_request(app_id, actor.id, cmd.action, request_key)):
                 return view(app, actor)  # done already (the finally block deletes what the repeat staged)
             if cmd.action == "resubmit":
                 if app.applicant_id != actor.id:

@@ -10,6 +10,7 @@ import io
 
 import pytest
 import sqlalchemy as sa
+from support import MINIMAL_PDF
 
 from devtools.platform import Databases
 from mppi.contracts import applications as c
@@ -17,12 +18,11 @@ from mppi.contracts.catalog import DEFAULT_WORKFLOW
 from mppi.contracts.errors import ValidationFailed
 from mppi.contracts.events import ServicePublished
 from mppi.runtime.blobstore import LocalBlobStore, staging_of
-from mppi.runtime.database import make_engine, new_id, uow_factory
+from mppi.runtime.database import id_for_request, make_engine, new_id, uow_factory
 from mppi.runtime.migrations import upgrade
 from services.applications import handlers, orm
 from services.applications.handlers import Actor
 from services.catalog.domain.service import new_service
-from support import MINIMAL_PDF
 
 TENANT = {"slug": "sinjai", "timezone": "Asia/Makassar",
           "office_hours": {"days": [0, 1, 2, 3, 4], "opens": "08:00", "closes": "16:00"}, "holidays": []}
@@ -99,7 +99,7 @@ def test_a_request_redelivered_after_its_files_moved_but_before_the_commit_is_ma
     ref = stage(blobs)
     key = new_id()
     # what the killed attempt did before the kill: the file moved to where the application keeps it, no commit
-    app_id = handlers._request_id("sinjai", CITIZEN.id, service_id, key)
+    app_id = id_for_request("sinjai", CITIZEN.id, service_id, key)
     blobs.move(ref.key, f"documents/sinjai/{app_id}/ktp")
 
     app = submit(uow, blobs, service_id, [ref], key)  # the redelivery, with the same references
@@ -139,7 +139,7 @@ def test_a_staged_file_that_is_gone_is_a_clear_422_and_nothing_is_stored(uow, bl
     with pytest.raises(ValidationFailed) as err:
         submit(uow, blobs, service_id, [ref], key)
     assert err.value.errors[0]["loc"] == ["body", "files", "ktp"]
-    assert counts(uow, handlers._request_id("sinjai", CITIZEN.id, service_id, key)) == (0, 0)
+    assert counts(uow, id_for_request("sinjai", CITIZEN.id, service_id, key)) == (0, 0)
 
 
 def test_an_action_redelivered_after_its_commit_is_not_taken_twice(uow, blobs, service_id):
