@@ -255,14 +255,15 @@ def output(ctx: Ctx):
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/applications/<application_id>/survey", body=c.SurveyAnswers, status=201,
-           auth=True, tag="applications", errors=(404, 409),
+           auth=True, tag="applications", errors=(400, 404, 409), headers=("Idempotency-Key",),
            summary="The SKM survey (nine elements u1..u9, 1-4), once the application has ended (completed or "
                    "rejected)",
            access=Access.APPLICANT)
 def survey(ctx: Ctx, body: c.SurveyAnswers):
     slug = ctx.params["slug"]
     return ctx.rpc.call("applications", "submit_survey", slug, ctx.params["application_id"],
-                        body.model_dump(mode="json", exclude_none=True), _actor(ctx))
+                        body.model_dump(mode="json", exclude_none=True), _actor(ctx),
+                        request_key=request_key(ctx.request))
 
 
 @api.route("GET", "/api/v1/track/<tracking_number>", response=c.TrackingPublic, tag="applications", errors=(404,),
@@ -308,12 +309,14 @@ def read_notification(ctx: Ctx):
 # -- subscriptions of regional systems ------------------------------------------------------------------------------
 
 @api.route("POST", "/api/v1/tenants/<slug>/subscriptions", body=SubscriptionCreate, status=201, auth=True,
-           tag="subscriptions", errors=(403, 404),
-           summary='{"kind": "amqp"} → broker credentials for the feed; {"kind": "webhook", "url"} → the secret, once',
+           tag="subscriptions", errors=(400, 403, 404), headers=("Idempotency-Key",),
+           summary='{"kind": "amqp"} → broker credentials for the feed; {"kind": "webhook", "url"} → the secret, once '
+                   '(a retry with the same Idempotency-Key: the same subscription, an AMQP password set anew)',
            access=Access.TENANT_ADMIN)
 def create_subscription(ctx: Ctx, body: SubscriptionCreate):
     slug = staff_tenant(ctx)["slug"]
-    return ctx.rpc.call("notifications", "create_subscription", slug, body.model_dump(mode="json", exclude_none=True))
+    return ctx.rpc.call("notifications", "create_subscription", slug, body.model_dump(mode="json", exclude_none=True),
+                        request_key=request_key(ctx.request))
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/subscriptions", auth=True, tag="subscriptions", errors=(403, 404),

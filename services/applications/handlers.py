@@ -476,7 +476,10 @@ def check_sla(*, uow: UowFactory, now: datetime | None = None, limit: int = 500)
 
 # -- survey and statistics ----------------------------------------------------------------------------------------
 
-def submit_survey(tenant: str, app_id: str, cmd: c.SurveyAnswers, *, actor: Actor, uow: UowFactory) -> dict:
+def submit_survey(tenant: str, app_id: str, cmd: c.SurveyAnswers, *, actor: Actor, request_key: str,
+                  uow: UowFactory) -> tuple[dict, bool]:
+    """The applicant's SKM answers, once, and whether they are new: the same ``request_key`` again (a redelivery,
+    a client's retry) answers with them instead of SURVEY_EXISTS."""
     problems = validate_answers(cmd.answers)
     if problems:
         raise ValidationFailed("; ".join(problems), [field_error(["body", "answers"], p) for p in problems])
@@ -486,6 +489,9 @@ def submit_survey(tenant: str, app_id: str, cmd: c.SurveyAnswers, *, actor: Acto
             raise NotFound("application not found")
         if app.is_open:  # every applicant whose application ended is asked, a rejected one as much as a completed one
             raise ActionNotAllowed("the survey opens once the application has ended (completed or rejected)")
+        if not u.claim_event("submit_survey", id_for_request(tenant, app_id, request_key)):
+            row = u.execute(sa.select(S).where(S.c.tenant == tenant, S.c.application_id == app_id)).one()
+            return {"application_id": app_id, "answers": {f"u{i}": getattr(row, f"u{i}") for i in range(1, 10)}}, False
         try:  # the primary key (tenant, application) makes a second answer fail, concurrent ones included
             u.execute(S.insert().values(tenant=tenant, application_id=app_id, service_id=app.service["id"],
                                         comment=cmd.comment, created_at=utcnow(),
@@ -493,7 +499,7 @@ def submit_survey(tenant: str, app_id: str, cmd: c.SurveyAnswers, *, actor: Acto
             u.commit()
         except IntegrityError:
             raise SurveyExists("this application's survey was answered already") from None
-    return {"application_id": app_id, "answers": cmd.answers}
+    return {"application_id": app_id, "answers": cmd.answers}, True
 
 
 def _ikm(sums_row) -> dict[str, Any] | None:

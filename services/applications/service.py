@@ -114,11 +114,14 @@ class ApplicationsService:
         return handlers.output(tenant, application_id, actor=Actor.of(actor), uow=self.uow)
 
     @rpc(expected_exceptions=MppiError)
-    def submit_survey(self, tenant: str, application_id: str, payload: dict, actor: dict) -> dict:
-        answered = handlers.submit_survey(tenant, application_id, parse(c.SurveyAnswers, payload),
-                                          actor=Actor.of(actor), uow=self.uow)
-        SURVEYS.labels(tenant).inc()
-        SURVEY_POINTS.labels(tenant).inc(sum(int(v) for v in answered["answers"].values()))
+    def submit_survey(self, tenant: str, application_id: str, payload: dict, actor: dict,
+                      request_key: str | None = None) -> dict:
+        answered, new = handlers.submit_survey(tenant, application_id, parse(c.SurveyAnswers, payload),
+                                               actor=Actor.of(actor), request_key=request_key or uuid.uuid4().hex,
+                                               uow=self.uow)
+        if new:
+            SURVEYS.labels(tenant).inc()
+            SURVEY_POINTS.labels(tenant).inc(sum(int(v) for v in answered["answers"].values()))
         return answered
 
     @rpc(expected_exceptions=MppiError)

@@ -129,7 +129,6 @@ class BrokerUsers:
         another subscription's password. If a later step fails, the new user is deleted again.
         """
         username = username_for(tenant, subscription_id)
-        queue_prefix = queue_prefix_for(tenant, subscription_id)
         perms = self.permissions_for(tenant, subscription_id)
         user_path = f"/users/{_q(username)}"
         existing = self._call("GET", user_path, ok=(200, 404), what=f"look up user {username}")
@@ -149,9 +148,21 @@ class BrokerUsers:
             except BrokerUsersError:
                 pass  # the first error is the one worth reporting
             raise
+        return self._answer(tenant, subscription_id, password)
+
+    def reset_password(self, tenant: str, subscription_id: str) -> dict[str, str]:
+        """A new password for the user of one subscription (its permissions stay); answers as :meth:`create`."""
+        username = username_for(tenant, subscription_id)
+        password = secrets.token_urlsafe(32)
+        self._call("PUT", f"/users/{_q(username)}", json={"password": password, "tags": ""},
+                   what=f"set a new password for {username}")
+        return self._answer(tenant, subscription_id, password)
+
+    def _answer(self, tenant: str, subscription_id: str, password: str) -> dict[str, str]:
+        username = username_for(tenant, subscription_id)
         url = (f"amqp://{_q(username)}:{_q(password)}@{self.amqp_host}:{self.amqp_port}/{_q(self.vhost)}")
         return {"url": url, "username": username, "password": password, "exchange": self.public_exchange,
-                "routing_key_prefix": f"{tenant}.", "queue_prefix": queue_prefix}
+                "routing_key_prefix": f"{tenant}.", "queue_prefix": queue_prefix_for(tenant, subscription_id)}
 
     def delete(self, username: str) -> None:
         """Remove the user (a missing user is fine). RabbitMQ closes the user's open connections itself.

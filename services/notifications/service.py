@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 from mppi.contracts.applications import ChannelsConfig
 from mppi.contracts.errors import MppiError, parse
@@ -117,8 +118,9 @@ class NotificationsService:
 
     # -- subscriptions of regional systems -------------------------------------------------------------------------
     @rpc(expected_exceptions=MppiError)
-    def create_subscription(self, tenant: str, payload: dict) -> dict:
-        return subscriptions.create(tenant, payload, uow=self.uow, broker=self.broker, allow_private=ALLOW_PRIVATE)
+    def create_subscription(self, tenant: str, payload: dict, request_key: str | None = None) -> dict:
+        return subscriptions.create(tenant, payload, request_key=request_key or uuid.uuid4().hex, uow=self.uow,
+                                    broker=self.broker, allow_private=ALLOW_PRIVATE)
 
     @rpc(expected_exceptions=MppiError)
     def list_subscriptions(self, tenant: str) -> dict:

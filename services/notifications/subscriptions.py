@@ -2,44 +2,69 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from mppi.contracts.errors import NotFound, ValidationFailed, field_error
-from mppi.runtime.database import UnitOfWork, new_id, utcnow
+from mppi.contracts.errors import DependencyUnavailable, NotFound, ValidationFailed, field_error
+from mppi.runtime.database import UnitOfWork, id_for_request, new_id, utcnow
 from services.notifications import orm, sealed, webhooks
+from services.notifications.broker_users import BrokerUsersError, username_for
 
 UowFactory = Callable[[], UnitOfWork]
+log = logging.getLogger(__name__)
 S, WD, WA, C, N = (orm.subscriptions, orm.webhook_deliveries, orm.webhook_attempts, orm.contacts,
                    orm.notifications)
 
 
 class BrokerUsers(Protocol):
     def create(self, tenant: str, subscription_id: str) -> dict: ...
+    def reset_password(self, tenant: str, subscription_id: str) -> dict: ...
     def delete(self, username: str) -> None: ...
     def delete_queues(self, queue_prefix: str) -> list[str]: ...
 
 
-def create(tenant: str, payload: dict[str, Any], *, uow: UowFactory, broker: BrokerUsers,
+@contextmanager
+def _broker_answers() -> Iterator[None]:
+    """The broker's management API failing (down, restarting, refusing) is a 503 to the caller, the cause logged."""
+    try:
+        yield
+    except BrokerUsersError as exc:
+        log.warning("broker management API: %s", exc)
+        raise DependencyUnavailable("the message broker is not answering; try again shortly") from None
+
+
+def create(tenant: str, payload: dict[str, Any], *, request_key: str, uow: UowFactory, broker: BrokerUsers,
            allow_private: bool) -> dict[str, Any]:
+    """A subscription and what its subscriber needs, once. The same ``request_key`` again (a request delivered again
+    because this service was killed before it answered, or a client's retry) answers with the subscription it made:
+    a webhook's secret again, an AMQP user's password set anew (the first answer never arrived)."""
     kind = payload.get("kind")
-    sid = new_id()
+    sid = id_for_request(tenant, "subscription", request_key)
+    made = _made(tenant, sid, uow)
+    if made is not None:
+        return _answer_again(made, broker)
     now = utcnow()
     if kind == "amqp":
-        creds = broker.create(tenant, sid)
+        with _broker_answers():
+            creds = _new_user(tenant, sid, uow, broker)
         try:
             with uow() as u:
                 u.execute(S.insert().values(id=sid, tenant=tenant, kind="amqp", status="active",
                                             username=creds["username"], queue_prefix=creds["queue_prefix"],
                                             created_at=now))
                 u.commit()
+        except IntegrityError:  # the same request, delivered twice at once, committed first: the user is its own
+            return _answer_again(_made(tenant, sid, uow), broker)
         except BaseException:
-            broker.delete(creds["username"])
+            with _broker_answers():
+                broker.delete(creds["username"])
             raise
         return {"id": sid, "kind": "amqp", "status": "active", "amqp": creds}
     if kind == "webhook":
@@ -51,12 +76,47 @@ def create(tenant: str, payload: dict[str, Any], *, uow: UowFactory, broker: Bro
         except webhooks.UrlRefused as exc:
             raise ValidationFailed(str(exc), [field_error(["body", "url"], str(exc))]) from None
         secret = webhooks.new_secret()
-        with uow() as u:
-            u.execute(S.insert().values(id=sid, tenant=tenant, kind="webhook", status="active", url=url,
-                                        secret=sealed.seal(secret), created_at=now))
-            u.commit()
+        try:
+            with uow() as u:
+                u.execute(S.insert().values(id=sid, tenant=tenant, kind="webhook", status="active", url=url,
+                                            secret=sealed.seal(secret), created_at=now))
+                u.commit()
+        except IntegrityError:  # the same request, delivered twice at once, committed first
+            return _answer_again(_made(tenant, sid, uow), broker)
         return {"id": sid, "kind": "webhook", "status": "active", "url": url, "secret": secret}
     raise ValidationFailed("kind is amqp or webhook", [field_error(["body", "kind"], "amqp or webhook")])
+
+
+def _made(tenant: str, sid: str, uow: UowFactory):
+    with uow() as u:
+        return u.execute(sa.select(S).where(S.c.id == sid, S.c.tenant == tenant)).first()
+
+
+def _new_user(tenant: str, sid: str, uow: UowFactory, broker: BrokerUsers) -> dict[str, Any]:
+    """The broker user of a new AMQP subscription. One already there that no subscription owns was made by this
+    very request before its service was killed: it is made again."""
+    try:
+        return broker.create(tenant, sid)
+    except BrokerUsersError as exc:
+        if exc.status != 409:
+            raise
+        username = username_for(tenant, sid)
+        with uow() as u:
+            owned = u.execute(sa.select(S.c.id).where(S.c.username == username)).first()
+        if owned is not None:  # another subscription's user (their ids share the first 8 characters)
+            raise
+        broker.delete(username)
+        return broker.create(tenant, sid)
+
+
+def _answer_again(row, broker: BrokerUsers) -> dict[str, Any]:
+    out = _public(row)
+    if row.status != "active":
+        return out
+    if row.kind == "webhook":
+        return {**out, "secret": sealed.unseal(row.secret)}
+    with _broker_answers():
+        return {**out, "amqp": broker.reset_password(row.tenant, row.id)}
 
 
 def _public(row) -> dict[str, Any]:
@@ -82,8 +142,9 @@ def revoke(tenant: str, subscription_id: str, *, uow: UowFactory, broker: Broker
         if row is None or row.status == "revoked":
             raise NotFound("subscription not found")
         if row.kind == "amqp":
-            broker.delete(row.username)  # the broker closes its connections
-            broker.delete_queues(row.queue_prefix)  # else its durable queues would go on collecting events
+            with _broker_answers():
+                broker.delete(row.username)  # the broker closes its connections
+                broker.delete_queues(row.queue_prefix)  # else its durable queues would go on collecting events
         u.execute(S.update().where(S.c.id == subscription_id).values(status="revoked", disabled_at=utcnow()))
         u.commit()
 

@@ -179,6 +179,16 @@ def test_a_retry_with_the_same_idempotency_key_makes_one_application(platform, a
         assert (r.status_code, r.json()["status"]) == (200, "in_review"), r.text
     assert [h["action"] for h in r.json()["history"]] == ["submit", "verify"]
 
+    r = region["approver"].post(url, json={"action": "reject", "note": "Bukan warga daerah ini"})
+    assert r.json()["status"] == "rejected", r.text
+    answers = {"answers": {f"u{i}": 3 for i in range(1, 10)}}
+    survey = url.replace("/actions", "/survey")
+    answered = {"Idempotency-Key": f"survey-{uuid.uuid4()}"}
+    for _ in range(2):
+        r = warga.post(survey, json=answers, headers=dict(answered))
+        assert r.status_code == 201, r.text
+    assert warga.post(survey, json=answers).json()["code"] == "SURVEY_EXISTS", "another request is another answer"
+
     for bad in ("", "x" * 256, "kunci dengan spasi", "kunci-\u00e9"):
         r = apply(warga, region, headers={"Idempotency-Key": bad.encode("utf-8").decode("latin-1")})
         assert (r.status_code, r.json()["code"]) == (400, "BAD_REQUEST"), (bad, r.text)

@@ -87,7 +87,8 @@ def test_a_url_with_a_bad_port_is_a_validation_error(url, uow):
     with pytest.raises(webhooks.UrlRefused):
         webhooks.check_url(url, allow_private=True)
     with pytest.raises(ValidationFailed) as refused:
-        subscriptions.create("sinjai", {"kind": "webhook", "url": url}, uow=uow, broker=None, allow_private=True)
+        subscriptions.create("sinjai", {"kind": "webhook", "url": url}, request_key="k", uow=uow, broker=None,
+                             allow_private=True)
     assert refused.value.errors[0]["loc"] == ["body", "url"]
     with pytest.raises(ValidationFailed) as refused:
         channels.save("sinjai", ChannelsConfig(sms={"url": url, "token": "tok-1"}), uow=uow, allow_private=True)
@@ -97,8 +98,8 @@ def test_a_url_with_a_bad_port_is_a_validation_error(url, uow):
 def test_a_webhook_whose_dns_rebinds_after_the_check_is_never_called_inside(uow, inside, dns):
     port, accepted = inside
     dns.answers = [PUBLIC]
-    subscriptions.create("sinjai", {"kind": "webhook", "url": f"https://{HOST}:{port}/h"}, uow=uow, broker=None,
-                         allow_private=False)
+    subscriptions.create("sinjai", {"kind": "webhook", "url": f"https://{HOST}:{port}/h"}, request_key="k", uow=uow,
+                         broker=None, allow_private=False)
     subscriptions.enqueue("sinjai", {"id": "e1", "type": "id.mppi.application.submitted.v1", "data": {}}, uow=uow)
     dns.answers = [PUBLIC, "127.0.0.1"]  # public for the check at send time, then the cluster's loopback
 

@@ -41,7 +41,7 @@ def test_a_webhook_failing_for_three_days_is_disabled_and_its_admins_told(uow, e
         u.execute(orm.contacts.insert().values(account_id="adm", tenant="sinjai", roles=["tenant_admin"],
                                                email="a@x.id", full_name="Admin", language="id", active=True))
         u.commit()
-    sub = subscriptions.create("sinjai", {"kind": "webhook", "url": endpoint}, uow=uow, broker=None,
+    sub = subscriptions.create("sinjai", {"kind": "webhook", "url": endpoint}, request_key="k", uow=uow, broker=None,
                                allow_private=True)
     event = {"id": "e1", "type": "id.mppi.application.submitted.v1", "data": {}}
     assert len(subscriptions.enqueue("sinjai", event, uow=uow, now=now)) == 1
