@@ -9,7 +9,7 @@ from mppi.contracts import tenants as c
 from mppi.contracts.catalog import AdoptOrCreate
 from mppi.contracts.errors import AccountExists, ServiceExists, TenantExists
 from mppi.runtime import settings
-from mppi.runtime.database import make_engine, uow_factory
+from mppi.runtime.database import make_engine, new_id, uow_factory
 from services.catalog import handlers as catalog
 from services.catalog import orm as catalog_orm
 from services.catalog.templates import load_templates
@@ -36,12 +36,13 @@ def main() -> int:
     logins = []
     for slug, code in REGIONS:
         try:
-            handlers.create_tenant(c.TenantCreate(slug=slug, region_code=code), uow=uow)
+            handlers.create_tenant(c.TenantCreate(slug=slug, region_code=code), request_key=new_id(), uow=uow)
         except TenantExists:
             pass
         for code in DEMO_SERVICES:
             try:
-                service = catalog.create_service(slug, AdoptOrCreate(template_code=code), uow=catalog_uow)
+                service = catalog.create_service(slug, AdoptOrCreate(template_code=code), request_key=new_id(),
+                                                 uow=catalog_uow)
                 catalog.publish_service(slug, service["id"], uow=catalog_uow)
             except ServiceExists:
                 pass
@@ -49,12 +50,12 @@ def main() -> int:
             email = f"{role.replace('_', '-')}@{slug}.demo.mppi.id"
             try:
                 handlers.create_staff(slug, c.StaffCreate(email=email, full_name=f"{role} {slug}", password=PASSWORD,
-                                                          roles=[role]), uow=uow, hasher=hasher)
+                                                          roles=[role]), request_key=new_id(), uow=uow, hasher=hasher)
             except AccountExists:
                 pass
             logins.append((slug, role, email))
     try:
-        handlers.register_citizen(c.Register(**CITIZEN), uow=uow, hasher=hasher)
+        handlers.register_citizen(c.Register(**CITIZEN), request_key=new_id(), uow=uow, hasher=hasher)
     except AccountExists:
         pass
     logins.append(("-", "citizen", CITIZEN["email"]))

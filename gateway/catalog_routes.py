@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from gateway.api import Access, PageOf
 from gateway.auth import require_staff
-from gateway.context import Ctx
+from gateway.context import Ctx, request_key
 from gateway.i18n import localize
 from gateway.routes import api, staff_tenant, tenant_or_404
 from mppi.contracts import catalog as c
@@ -42,12 +42,13 @@ def get_template(ctx: Ctx):
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/services", body=c.AdoptOrCreate, response=c.ServicePublic, status=201,
-           auth=True, tag="catalogue", errors=(403, 404, 409),
+           auth=True, tag="catalogue", errors=(400, 403, 404, 409), headers=("Idempotency-Key",),
            summary="Adopt a template ({template_code}, optional code) or create a service from a definition",
            access=Access.TENANT_ADMIN)
 def create_service(ctx: Ctx, body: c.AdoptOrCreate):
     slug = staff_tenant(ctx)["slug"]
-    return ctx.rpc.call("catalog", "create_service", slug, body.model_dump(mode="json", exclude_none=True))
+    return ctx.rpc.call("catalog", "create_service", slug, body.model_dump(mode="json", exclude_none=True),
+                        request_key=request_key(ctx.request))
 
 
 @api.route("PATCH", "/api/v1/tenants/<slug>/services/<service_id>", body=c.ServicePatch, response=c.ServicePublic,

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from gateway.api import Access, Api, PageOf
 from gateway.auth import require, require_platform_admin, require_staff
-from gateway.context import Ctx, paginate
+from gateway.context import Ctx, paginate, request_key
 from gateway.i18n import localize
 from mppi.contracts import tenants as c
 from mppi.contracts.errors import NotFound
@@ -18,10 +18,12 @@ api = Api()
 # ---- accounts -------------------------------------------------------------------------------------------------
 
 @api.route("POST", "/api/v1/auth/register", body=c.Register, response=c.AccountPublic, status=201, rate="auth",
-           tag="accounts", summary="Register as a citizen (NIK checked per Dukcapil rules)", errors=(409,),
+           tag="accounts", summary="Register as a citizen (NIK checked per Dukcapil rules)", errors=(400, 409),
+           headers=("Idempotency-Key",),
            access=Access.ANYONE)
 def register(ctx: Ctx, body: c.Register):
-    return ctx.rpc.call("tenants", "register_citizen", body.model_dump(mode="json"))
+    return ctx.rpc.call("tenants", "register_citizen", body.model_dump(mode="json"),
+                        request_key=request_key(ctx.request))
 
 
 @api.route("POST", "/api/v1/auth/token", body=c.TokenRequest, response=c.Token, rate="auth", tag="accounts",
@@ -57,10 +59,12 @@ def staff_tenant(ctx: Ctx, roles: tuple[str, ...] = ("tenant_admin",)) -> dict:
 
 
 @api.route("POST", "/api/v1/tenants", body=c.TenantCreate, response=c.TenantPublic, status=201, auth=True,
-           tag="tenants", summary="Onboard a region (platform admin)", errors=(403, 409), access=Access.PLATFORM_ADMIN)
+           tag="tenants", summary="Onboard a region (platform admin)", errors=(400, 403, 409),
+           headers=("Idempotency-Key",), access=Access.PLATFORM_ADMIN)
 def create_tenant(ctx: Ctx, body: c.TenantCreate):
     require_platform_admin(ctx.principal)
-    tenant = ctx.rpc.call("tenants", "create_tenant", body.model_dump(mode="json", exclude_unset=True))
+    tenant = ctx.rpc.call("tenants", "create_tenant", body.model_dump(mode="json", exclude_unset=True),
+                          request_key=request_key(ctx.request))
     ctx.tenants.put(tenant)  # read-your-writes here; other gateways learn it from the event
     return tenant
 
@@ -102,12 +106,14 @@ def patch_tenant(ctx: Ctx, body: c.TenantPatch):
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/staff", body=c.StaffCreate, response=c.AccountPublic, status=201,
-           auth=True, tag="tenants", summary="Create a staff account in the region", errors=(403, 404, 409),
+           auth=True, tag="tenants", summary="Create a staff account in the region", errors=(400, 403, 404, 409),
+           headers=("Idempotency-Key",),
            access=Access.TENANT_ADMIN)
 def create_staff(ctx: Ctx, body: c.StaffCreate):
     slug = ctx.params["slug"]
     require_staff(ctx.principal, slug)
-    return ctx.rpc.call("tenants", "create_staff", slug, body.model_dump(mode="json"))
+    return ctx.rpc.call("tenants", "create_staff", slug, body.model_dump(mode="json"),
+                        request_key=request_key(ctx.request))
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/staff", response=PageOf(c.StaffPublic), auth=True, tag="tenants",
@@ -130,12 +136,14 @@ def delete_staff(ctx: Ctx):
 
 
 @api.route("POST", "/api/v1/tenants/<slug>/agencies", body=c.AgencyCreate, response=c.AgencyPublic, status=201,
-           auth=True, tag="tenants", summary="Add an agency (OPD) to the region", errors=(403, 404, 409),
+           auth=True, tag="tenants", summary="Add an agency (OPD) to the region", errors=(400, 403, 404, 409),
+           headers=("Idempotency-Key",),
            access=Access.TENANT_ADMIN)
 def create_agency(ctx: Ctx, body: c.AgencyCreate):
     slug = ctx.params["slug"]
     require_staff(ctx.principal, slug)
-    return ctx.rpc.call("tenants", "create_agency", slug, body.model_dump(mode="json"))
+    return ctx.rpc.call("tenants", "create_agency", slug, body.model_dump(mode="json"),
+                        request_key=request_key(ctx.request))
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/agencies", response=PageOf(c.AgencyPublic), tag="tenants",

@@ -170,6 +170,13 @@ class UnitOfWork:
         row = {"handler": handler, "event_id": event_id, "processed_at": utcnow()}
         return self.execute(self._claim, row).rowcount == 1
 
+    def claimed(self, handler: str, event_id: str) -> bool:
+        """Whether ``handler`` has claimed the event (or request) already; a read, so no write lock is taken yet (on
+        SQLite a write lock held across slow work, such as issuing a PDF, would stall every other writer)."""
+        t = self._claim.table
+        return self.execute(sa.select(t.c.event_id).where(t.c.handler == handler, t.c.event_id == event_id)
+                            ).first() is not None
+
     def commit(self) -> None:
         try:
             self._tx.commit()

@@ -375,8 +375,9 @@ def act(tenant: dict[str, Any], app_id: str, cmd: c.ActionRequest, *, actor: Act
     try:
         with uow() as u:
             app = _visible(repo.get(u, slug, app_id, for_update=True), actor)
-            if not u.claim_event("act", id_for_request(app_id, actor.id, cmd.action, request_key)):
-                return view(app, actor)  # done already (the finally block deletes what the repeat staged)
+            request = id_for_request(app_id, actor.id, cmd.action, request_key)
+            if u.claimed("act", request):  # done already (the finally block deletes what the repeat staged)
+                return view(app, actor)
             if cmd.action == "resubmit":
                 if app.applicant_id != actor.id:
                     raise NotFound("application not found") if not actor.is_staff_of(slug) else \
@@ -392,6 +393,8 @@ def act(tenant: dict[str, Any], app_id: str, cmd: c.ActionRequest, *, actor: Act
             completed = app.status == "completed"
             if completed:
                 app.output = _issue(app, tenant, issuer, now)
+            if not u.claim_event("act", request):  # a twin of this request got here first (on PostgreSQL the
+                return view(repo.get(u, slug, app_id), actor)  # row lock above keeps it out; SQLite has none)
             repo.save(u, app, completed_at=now if completed else None)
             u.emit(ApplicationStatusChanged(tenant=slug, data=_event_data(
                 app, from_status=t.from_status, action=t.action, actor_role=t.actor_role, note=t.note)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -15,6 +14,7 @@ from mppi.contracts.errors import MppiError, parse
 from mppi.contracts.events import ServiceArchived, ServicePublished
 from mppi.runtime import settings
 from mppi.runtime.blobstore import STAGING, STAGING_MAX_AGE
+from mppi.runtime.database import new_id
 from mppi.runtime.events import event_handler
 from mppi.runtime.procpool import ProcessPoolProvider
 from mppi.runtime.providers import Blobs, Database, Observability
@@ -69,7 +69,7 @@ class ApplicationsService:
                            request_key: str | None = None) -> dict:
         return handlers.submit_application(tenant, parse(c.SubmissionData, data),
                                            [parse(c.FileRef, f, loc=("files",)) for f in files],
-                                           actor=Actor.of(actor), request_key=request_key or uuid.uuid4().hex,
+                                           actor=Actor.of(actor), request_key=request_key or new_id(),
                                            uow=self.uow, blobs=self.blobs)
 
     @rpc(expected_exceptions=MppiError)
@@ -80,7 +80,7 @@ class ApplicationsService:
             extra = (resubmission.get("form"), [parse(c.FileRef, f, loc=("files",))
                                                 for f in resubmission.get("files", [])])
         return handlers.act(tenant, application_id, parse(c.ActionRequest, payload), actor=Actor.of(actor),
-                            request_key=request_key or uuid.uuid4().hex, uow=self.uow, issuer=self._issuer(),
+                            request_key=request_key or new_id(), uow=self.uow, issuer=self._issuer(),
                             resubmission=extra)
 
     @rpc(expected_exceptions=MppiError)
@@ -117,7 +117,7 @@ class ApplicationsService:
     def submit_survey(self, tenant: str, application_id: str, payload: dict, actor: dict,
                       request_key: str | None = None) -> dict:
         answered, new = handlers.submit_survey(tenant, application_id, parse(c.SurveyAnswers, payload),
-                                               actor=Actor.of(actor), request_key=request_key or uuid.uuid4().hex,
+                                               actor=Actor.of(actor), request_key=request_key or new_id(),
                                                uow=self.uow)
         if new:
             SURVEYS.labels(tenant).inc()

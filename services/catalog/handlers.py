@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from mppi.contracts import catalog as c
 from mppi.contracts.errors import NotFound, ServiceExists, ValidationFailed, field_error
 from mppi.contracts.events import ServiceArchived, ServicePublished
-from mppi.runtime.database import UnitOfWork, new_id
+from mppi.runtime.database import UnitOfWork, id_for_request
 from services.catalog import repository as repo
 from services.catalog.domain.service import Service, new_service, summary
 from services.catalog.templates import load_templates, template_summary
@@ -29,7 +29,14 @@ def get_template(code: str) -> dict[str, Any]:
     return template.model_dump(mode="json", exclude_none=True)
 
 
-def create_service(tenant: str, cmd: c.AdoptOrCreate, *, uow: UowFactory) -> dict[str, Any]:
+def create_service(tenant: str, cmd: c.AdoptOrCreate, *, request_key: str, uow: UowFactory) -> dict[str, Any]:
+    """Adopt a template or create from a definition, as a draft; the same ``request_key`` again (a redelivery, a
+    retry) answers with the service it made."""
+    service_id = id_for_request(tenant, "service", request_key)
+    with uow() as u:
+        made = repo.get(u, tenant, service_id)
+        if made is not None:
+            return made.view(made.latest)
     if (cmd.template_code is None) == (cmd.definition is None):
         raise ValidationFailed("send either template_code (to adopt) or definition (to create)",
                                [field_error(["body", "template_code"], "template_code or definition is required")])
@@ -42,7 +49,7 @@ def create_service(tenant: str, cmd: c.AdoptOrCreate, *, uow: UowFactory) -> dic
         if cmd.code:
             definition["code"] = cmd.code
     loc = ("body",) if cmd.template_code else ("body", "definition")
-    service = new_service(tenant=tenant, service_id=new_id(), definition=definition,
+    service = new_service(tenant=tenant, service_id=service_id, definition=definition,
                           template_code=cmd.template_code, loc=loc)
     with uow() as u:
         if repo.code_taken(u, tenant, service.code):

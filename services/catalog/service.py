@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from mppi.contracts import catalog as c
 from mppi.contracts.errors import MppiError, parse
+from mppi.runtime.database import new_id
 from mppi.runtime.providers import Database, Observability
 from mppi.runtime.rpc import rpc
 from services.catalog import handlers, orm
@@ -27,8 +28,9 @@ class CatalogService:
         return handlers.get_template(code)
 
     @rpc(expected_exceptions=MppiError)
-    def create_service(self, tenant: str, payload: dict) -> dict:
-        return handlers.create_service(tenant, parse(c.AdoptOrCreate, payload), uow=self.uow)
+    def create_service(self, tenant: str, payload: dict, request_key: str | None = None) -> dict:
+        return handlers.create_service(tenant, parse(c.AdoptOrCreate, payload),
+                                       request_key=request_key or new_id(), uow=self.uow)
 
     @rpc(expected_exceptions=MppiError)
     def update_service(self, tenant: str, service_id: str, patch: dict) -> dict:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 from mppi.contracts.applications import ChannelsConfig
 from mppi.contracts.errors import MppiError, parse
@@ -17,6 +16,7 @@ from mppi.contracts.events import (
     TenantCreated,
     TenantUpdated,
 )
+from mppi.runtime.database import new_id
 from mppi.runtime.events import event_handler
 from mppi.runtime.providers import Database, Observability
 from mppi.runtime.rpc import rpc
@@ -119,7 +119,7 @@ class NotificationsService:
     # -- subscriptions of regional systems -------------------------------------------------------------------------
     @rpc(expected_exceptions=MppiError)
     def create_subscription(self, tenant: str, payload: dict, request_key: str | None = None) -> dict:
-        return subscriptions.create(tenant, payload, request_key=request_key or uuid.uuid4().hex, uow=self.uow,
+        return subscriptions.create(tenant, payload, request_key=request_key or new_id(), uow=self.uow,
                                     broker=self.broker, allow_private=ALLOW_PRIVATE)
 
     @rpc(expected_exceptions=MppiError)

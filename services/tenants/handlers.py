@@ -15,7 +15,7 @@ from mppi.contracts.errors import (
     TenantExists,
 )
 from mppi.contracts.events import AccountCreated, AccountDeactivated, TenantCreated, TenantUpdated
-from mppi.runtime.database import UnitOfWork, new_id
+from mppi.runtime.database import UnitOfWork, id_for_request, new_id
 from services.tenants import repository as repo
 from services.tenants.domain.accounts import Account, check_nik
 from services.tenants.domain.tenant import new_tenant
@@ -40,9 +40,12 @@ def _require_tenant(uow: UnitOfWork, slug: str, *, for_update: bool = False):
     return tenant
 
 
-def create_tenant(cmd: c.TenantCreate, *, uow: UowFactory) -> dict[str, Any]:
+def create_tenant(cmd: c.TenantCreate, *, request_key: str, uow: UowFactory) -> dict[str, Any]:
+    """A new region; the same ``request_key`` again (a redelivery, a retry) answers with the region it made."""
     tenant = new_tenant(slug=cmd.slug, region_code=cmd.region_code, name=cmd.name, timezone=cmd.timezone)
     with uow() as u:
+        if not u.claim_event("create_tenant", id_for_request(tenant.slug, request_key)):
+            return _require_tenant(u, tenant.slug).public()
         if repo.tenant_taken(u, tenant.slug, tenant.region_code):
             raise TenantExists(f"a tenant with slug {tenant.slug} or region {tenant.region_code} exists")
         try:  # a concurrent twin fails here (PostgreSQL checks at insert) or at commit
@@ -79,13 +82,19 @@ def snapshot_tenants(*, uow: UowFactory) -> list[dict[str, Any]]:
         return [t.public() for t in repo.list_tenants(u)]
 
 
-def register_citizen(cmd: c.Register, *, uow: UowFactory, hasher: Hasher) -> dict[str, Any]:
+def register_citizen(cmd: c.Register, *, request_key: str, uow: UowFactory, hasher: Hasher) -> dict[str, Any]:
+    """A citizen's account; the same ``request_key`` for the same email again (a redelivery, a retry) answers with
+    the account it made (what the first answer would have said, nothing more)."""
     check_nik(cmd.nik)
     email = c.normalize_email(cmd.email)
+    account_id = id_for_request("register", email, request_key)
     with uow() as u:
+        made = repo.get_account(u, account_id)
+        if made is not None:
+            return made.public()
         if repo.account_taken(u, email=email, nik=cmd.nik):
             raise AccountExists("an account with this email or NIK exists")
-    account = Account(id=new_id(), email=email, full_name=cmd.full_name, password_hash=hasher.hash(cmd.password),
+    account = Account(id=account_id, email=email, full_name=cmd.full_name, password_hash=hasher.hash(cmd.password),
                       roles=["citizen"], nik=cmd.nik, phone=cmd.phone)
     with uow() as u:
         try:
@@ -117,13 +126,19 @@ def get_me(account_id: str, *, uow: UowFactory) -> dict[str, Any]:
     return account.me()
 
 
-def create_staff(tenant: str, cmd: c.StaffCreate, *, uow: UowFactory, hasher: Hasher) -> dict[str, Any]:
+def create_staff(tenant: str, cmd: c.StaffCreate, *, request_key: str, uow: UowFactory,
+                 hasher: Hasher) -> dict[str, Any]:
+    """A staff account of the region; the same ``request_key`` for the same email again answers with it."""
     email = c.normalize_email(cmd.email)
+    account_id = id_for_request("staff", tenant, email, request_key)
     with uow() as u:
         _require_tenant(u, tenant)
+        made = repo.get_account(u, account_id)
+        if made is not None:
+            return made.public()
         if repo.account_taken(u, email=email):
             raise AccountExists("an account with this email exists")
-    account = Account(id=new_id(), email=email, full_name=cmd.full_name, password_hash=hasher.hash(cmd.password),
+    account = Account(id=account_id, email=email, full_name=cmd.full_name, password_hash=hasher.hash(cmd.password),
                       roles=sorted(set(cmd.roles)), tenant=tenant)
     with uow() as u:
         try:
@@ -166,9 +181,12 @@ def list_inactive_accounts(*, uow: UowFactory) -> list[str]:
         return repo.inactive_account_ids(u)
 
 
-def create_agency(tenant: str, cmd: c.AgencyCreate, *, uow: UowFactory) -> dict[str, Any]:
+def create_agency(tenant: str, cmd: c.AgencyCreate, *, request_key: str, uow: UowFactory) -> dict[str, Any]:
+    """An agency (OPD) of the region; the same ``request_key`` again answers with it."""
     with uow() as u:
         _require_tenant(u, tenant)
+        if not u.claim_event("create_agency", id_for_request(tenant, cmd.code, request_key)):
+            return {"code": cmd.code, "name": repo.agency_name(u, tenant, cmd.code)}
         if repo.agency_exists(u, tenant, cmd.code):
             raise AgencyExists(f"agency {cmd.code} exists")
         try:

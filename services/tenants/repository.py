@@ -100,6 +100,11 @@ def agency_exists(uow: UnitOfWork, tenant: str, code: str) -> bool:
     return uow.execute(sa.select(g.c.code).where(g.c.tenant == tenant, g.c.code == code)).first() is not None
 
 
+def agency_name(uow: UnitOfWork, tenant: str, code: str) -> str:
+    g = orm.agencies
+    return uow.execute(sa.select(g.c.name).where(g.c.tenant == tenant, g.c.code == code)).scalar_one()
+
+
 def list_agencies(uow: UnitOfWork, tenant: str) -> list[dict]:
     g = orm.agencies
     rows = uow.execute(sa.select(g.c.code, g.c.name).where(g.c.tenant == tenant).order_by(g.c.code))

@@ -6,7 +6,7 @@ from nameko.extensions import DependencyProvider
 from mppi.contracts import tenants as c
 from mppi.contracts.errors import MppiError, parse
 from mppi.runtime import settings
-from mppi.runtime.database import make_engine, uow_factory
+from mppi.runtime.database import make_engine, new_id, uow_factory
 from mppi.runtime.providers import Database, Observability, database_url
 from mppi.runtime.rpc import rpc
 from services.tenants import handlers, orm
@@ -43,8 +43,8 @@ class TenantsService:
         return "pong"
 
     @rpc(expected_exceptions=MppiError)
-    def create_tenant(self, payload: dict) -> dict:
-        return handlers.create_tenant(parse(c.TenantCreate, payload), uow=self.uow)
+    def create_tenant(self, payload: dict, request_key: str | None = None) -> dict:
+        return handlers.create_tenant(parse(c.TenantCreate, payload), request_key=request_key or new_id(), uow=self.uow)
 
     @rpc(expected_exceptions=MppiError)
     def get_tenant(self, slug: str) -> dict:
@@ -63,8 +63,9 @@ class TenantsService:
         return handlers.update_tenant(slug, parse(c.TenantPatch, patch), uow=self.uow)
 
     @rpc(expected_exceptions=MppiError)
-    def register_citizen(self, payload: dict) -> dict:
-        return handlers.register_citizen(parse(c.Register, payload), uow=self.uow, hasher=self.hasher)
+    def register_citizen(self, payload: dict, request_key: str | None = None) -> dict:
+        return handlers.register_citizen(parse(c.Register, payload), request_key=request_key or new_id(), uow=self.uow,
+                                         hasher=self.hasher)
 
     @rpc(expected_exceptions=MppiError)
     def issue_token(self, payload: dict) -> dict:
@@ -76,8 +77,9 @@ class TenantsService:
         return handlers.get_me(account_id, uow=self.uow)
 
     @rpc(expected_exceptions=MppiError)
-    def create_staff(self, tenant: str, payload: dict) -> dict:
-        return handlers.create_staff(tenant, parse(c.StaffCreate, payload), uow=self.uow, hasher=self.hasher)
+    def create_staff(self, tenant: str, payload: dict, request_key: str | None = None) -> dict:
+        return handlers.create_staff(tenant, parse(c.StaffCreate, payload), request_key=request_key or new_id(),
+                                     uow=self.uow, hasher=self.hasher)
 
     @rpc(expected_exceptions=MppiError)
     def list_staff(self, tenant: str, limit: int = 20, cursor: str | None = None) -> dict:
@@ -92,8 +94,9 @@ class TenantsService:
         return handlers.list_inactive_accounts(uow=self.uow)
 
     @rpc(expected_exceptions=MppiError)
-    def create_agency(self, tenant: str, payload: dict) -> dict:
-        return handlers.create_agency(tenant, parse(c.AgencyCreate, payload), uow=self.uow)
+    def create_agency(self, tenant: str, payload: dict, request_key: str | None = None) -> dict:
+        return handlers.create_agency(tenant, parse(c.AgencyCreate, payload), request_key=request_key or new_id(),
+                                      uow=self.uow)
 
     @rpc(expected_exceptions=MppiError)
     def list_agencies(self, tenant: str) -> list[dict]:
