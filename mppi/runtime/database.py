@@ -67,6 +67,10 @@ def runtime_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("event_id", sa.String(36), primary_key=True),
         sa.Column("processed_at", UtcDateTime(), nullable=False),
     )
+    # what the retention sweep (mppi.runtime.retention) deletes by
+    sa.Index("ix_outbox_sent_at", outbox.c.sent_at, postgresql_where=outbox.c.sent_at.isnot(None),
+             sqlite_where=outbox.c.sent_at.isnot(None))
+    sa.Index("ix_processed_events_processed_at", processed.c.processed_at)
     return outbox, processed
 
 

@@ -16,6 +16,7 @@ class ServiceMetrics:
     outbox_backlog: Gauge
     events_retried: Counter
     events_dead_lettered: Counter
+    retention_deleted: Counter
 
 
 @cache
@@ -32,4 +33,6 @@ def for_service(service: str) -> ServiceMetrics:
         events_dead_lettered=Counter(
             f"{service}_events_dead_lettered_total", "Events sent to the dead-letter queue", ["handler"]
         ),
+        retention_deleted=Counter(f"{service}_retention_deleted_total",
+                                  "Rows past their retention deleted (sent outbox rows, old claims)", ["table"]),
     )

@@ -1,9 +1,11 @@
-"""nameko dependency providers every service uses: its database (with the outbox relay) and observability
+"""nameko dependency providers every service uses: its database (with the outbox relay and the retention sweep) and
+observability
 (correlation ids, metrics, error logging). No I/O in ``__init__``; clients are built in ``setup``."""
 from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
@@ -13,12 +15,14 @@ from mppi.runtime import blobstore, metrics, settings
 from mppi.runtime.database import make_engine, runtime_tables, uow_factory
 from mppi.runtime.logging import correlation_id, new_correlation_id
 from mppi.runtime.outbox import OutboxRelay
+from mppi.runtime.retention import Retention
 
 log = logging.getLogger(__name__)
 
 
 class Database(DependencyProvider):
-    """Hands each worker a ``unit_of_work()`` factory bound to the service's engine; runs the outbox relay."""
+    """Hands each worker a ``unit_of_work()`` factory bound to the service's engine; runs the outbox relay and the
+    retention sweep of the outbox and the claims (both off with ``OUTBOX_RELAY`` false)."""
 
     def __init__(self, metadata: sa.MetaData, *, url: str | None = None):
         self.metadata = metadata
@@ -31,21 +35,26 @@ class Database(DependencyProvider):
         service = self.container.service_name
         workers = self.container.config.get("max_workers", 10)
         self.engine = make_engine(database_url(self.container, self.url), pool_size=workers + 2)
-        self.relay = None
+        self.relay = self.retention = None
         if self.container.config.get("OUTBOX_RELAY", cfg.outbox_relay):
             self.relay = OutboxRelay(engine=self.engine, outbox=self.metadata.tables["outbox"],
                                      amqp_uri=self.container.config["AMQP_URI"],
                                      metrics=metrics.for_service(service))
+            self.retention = Retention(engine=self.engine, metadata=self.metadata, metrics=metrics.for_service(service),
+                                       outbox_keep=timedelta(days=cfg.outbox_keep_days),
+                                       claims_keep=timedelta(days=cfg.claims_keep_days))
         self.unit_of_work = uow_factory(self.engine, source=service, metadata=self.metadata,
                                         on_commit=self.relay.wake if self.relay else None)
 
     def start(self) -> None:
         if self.relay:
             self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")
+            self.container.spawn_managed_thread(self.retention.run, identifier="retention")
 
     def stop(self) -> None:
         if self.relay:
             self.relay.stop()
+            self.retention.stop()
         self.engine.dispose()
 
     kill = stop

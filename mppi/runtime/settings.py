@@ -39,6 +39,9 @@ class Settings:
     # what one account's uploads not yet sent (a web form half-way) may hold in the blob store's staging area
     staging_quota_bytes: int = 200 * 1024 * 1024
     staging_quota_files: int = 50
+    # how long a sent outbox row and the claim of a handled event or request are kept (mppi.runtime.retention)
+    outbox_keep_days: float = 7
+    claims_keep_days: float = 30
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -134,6 +137,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         trusted_proxies=_networks(env.get("MPPI_TRUSTED_PROXIES", "")),
         staging_quota_bytes=int(float(env.get("MPPI_STAGING_QUOTA_MB", "200")) * 1024 * 1024),
         staging_quota_files=int(env.get("MPPI_STAGING_QUOTA_FILES", "50")),
+        outbox_keep_days=float(env.get("MPPI_OUTBOX_KEEP_DAYS", "7")),
+        claims_keep_days=float(env.get("MPPI_CLAIMS_KEEP_DAYS", "30")),
     )
 
 
