@@ -184,7 +184,7 @@ IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")  # visible ASCII
 HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
     "Idempotency-Key": {"name": "Idempotency-Key", "description": "Sent again with a retry, the answer is what the "
                         "first request made (nothing is done twice); 1-255 visible ASCII characters",
-                        "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}},
+                        "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"}},
 }
 
 

@@ -406,8 +406,7 @@ def act(tenant: dict[str, Any], app_id: str, cmd: c.ActionRequest, *, actor: Act
             issuer.blobs.delete(d["blob"])
         raise
     finally:
-        for ref in files:  # not taken (those taken were moved away already)
-            issuer.blobs.delete(ref.key)
+        _delete_staged(files, issuer.blobs)  # not taken (those taken were moved away already)
     for blob in replaced:  # nothing refers to them any more
         issuer.blobs.delete(blob)
     return view(app, actor)
