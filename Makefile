@@ -18,10 +18,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-services:  # RabbitMQ (management plugin on) and PostgreSQL: installed with apt-get if missing, started if stopped
+services:  # RabbitMQ (management and shovel plugins on) and PostgreSQL: installed with apt-get if missing, started if stopped
 	@devtools/services.sh
 
-run: install
+run: install services
 	@$(PY) -m devtools.preflight
 	$(PY) -m mppi.runtime.migrations
 	$(PY) -m devtools.seed_demo

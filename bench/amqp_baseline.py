@@ -107,11 +107,13 @@ def publish_consume(amqp_uri: str, *, count: int = 20_000, size: int = 500, time
 
 class EventTap:
     """A private queue bound to ``<source>.events`` for one routing key, consumed in a thread of its own: records
-    when each event arrived, keyed by its ``tenant`` field."""
+    when each event arrived, keyed by its ``tenant`` field. ``queue`` names the (exclusive) queue, as a regional
+    subscriber must (server-named otherwise); a subscriber may not declare the exchange (``declare=False``)."""
 
-    def __init__(self, amqp_uri: str, exchange: str, routing_key: str):
+    def __init__(self, amqp_uri: str, exchange: str, routing_key: str, *, queue: str = "", declare: bool = True):
         self.params = _params(amqp_uri)
         self.exchange, self.routing_key = exchange, routing_key
+        self.queue, self.declare = queue, declare
         self.arrived: dict[str, int] = {}
         self._cond = threading.Condition()
         self._ready = threading.Event()
@@ -139,8 +141,9 @@ class EventTap:
         try:
             ch = conn.channel()
             # declared as nameko declares it: topic, durable
-            ch.exchange_declare(self.exchange, exchange_type="topic", durable=True)
-            queue = ch.queue_declare("", exclusive=True, auto_delete=True).method.queue
+            if self.declare:
+                ch.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+            queue = ch.queue_declare(self.queue, exclusive=True, auto_delete=True).method.queue
             ch.queue_bind(queue, self.exchange, routing_key=self.routing_key)
             ch.basic_consume(queue, self._on_message, auto_ack=True)
             self._ready.set()

@@ -286,7 +286,13 @@ class Bench:
             form, files = fill_form(fields, nik=nik, file_bytes=pdf)
             clients.append((token, *encode(url, {"service_id": sid, "form": form}, files)))
         names = {p.pid: name for name, p in self.p.procs.items()}
-        feed_tap = ApplicationTap(self.p.amqp_uri, "mppi.public", f"{slug}.application.submitted")
+        # the feed as a regional system reads it: the region's own feed vhost, through the shovel
+        sub = self.http.post(self.url(f"/api/v1/tenants/{slug}/subscriptions"), json={"kind": "amqp"}, headers=h,
+                             timeout=30)
+        sub.raise_for_status()
+        amqp = sub.json()["amqp"]
+        feed_tap = ApplicationTap(amqp["url"], "mppi.public", f"{slug}.application.submitted",
+                                  queue=amqp["queue_prefix"] + "bench", declare=False)
         with ApplicationTap(self.p.amqp_uri, "applications.events", "application_submitted") as tap, feed_tap:
             # the first 201 also shows the applications service has kept the published version (a catalog event)
             token, body, ctype = clients[0]
@@ -355,7 +361,8 @@ class Bench:
         first, last = min(on_feed.values()), max(on_feed.values())
         rate = (len(on_feed) - 1) / ((last - first) / 1e9) if last > first else float("nan")
         drain = (last - res.created[-1][0]) / 1e9
-        notes = (f"{len(on_feed)} CloudEvents on mppi.public for {len(res.created)} submissions; 201→feed p50/p99; "
+        notes = (f"{len(on_feed)} CloudEvents on the region's feed vhost (shovelled from the platform's) for "
+                 f"{len(res.created)} submissions; 201→feed p50/p99; "
                  f"the last arrived {drain:.2f} s after the last 201 (gateway → applications outbox → "
                  f"notifications → mppi.public, alongside the in-app/email notifications)")
         if missing:

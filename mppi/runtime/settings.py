@@ -39,9 +39,18 @@ class Settings:
     # what one account's uploads not yet sent (a web form half-way) may hold in the blob store's staging area
     staging_quota_bytes: int = 200 * 1024 * 1024
     staging_quota_files: int = 50
+    # what every account's uploads not yet sent may hold together (the first limit is per account: many accounts made
+    # by one client must not multiply it)
+    staging_quota_total_bytes: int = 10 * 1024 * 1024 * 1024
+    # what the gateway's rendered answers (gateway.rendered) may cost, every region together
+    rendered_cache_bytes: int = 64 * 1024 * 1024
     # how long a sent outbox row and the claim of a handled event or request are kept (mppi.runtime.retention)
     outbox_keep_days: float = 7
     claims_keep_days: float = 30
+    # the regions' feed vhosts are named <prefix><tenant> (None: "<platform vhost>.feed."); what a subscriber and a
+    # region's feed may hold (services.notifications.broker_users.FeedLimits)
+    feed_vhost_prefix: str | None = None
+    feed_limits: str = ""
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -137,8 +146,12 @@ def load(env: dict[str, str] | None = None) -> Settings:
         trusted_proxies=_networks(env.get("MPPI_TRUSTED_PROXIES", "")),
         staging_quota_bytes=int(float(env.get("MPPI_STAGING_QUOTA_MB", "200")) * 1024 * 1024),
         staging_quota_files=int(env.get("MPPI_STAGING_QUOTA_FILES", "50")),
+        staging_quota_total_bytes=int(float(env.get("MPPI_STAGING_QUOTA_TOTAL_MB", "10240")) * 1024 * 1024),
+        rendered_cache_bytes=int(float(env.get("MPPI_RENDERED_CACHE_MB", "64")) * 1024 * 1024),
         outbox_keep_days=float(env.get("MPPI_OUTBOX_KEEP_DAYS", "7")),
         claims_keep_days=float(env.get("MPPI_CLAIMS_KEEP_DAYS", "30")),
+        feed_vhost_prefix=env.get("MPPI_FEED_VHOST_PREFIX") or None,
+        feed_limits=env.get("MPPI_FEED_LIMITS", ""),
     )
 
 

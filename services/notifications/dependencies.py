@@ -17,7 +17,7 @@ from nameko.extensions import DependencyProvider
 from mppi.runtime import settings
 from mppi.runtime.confirms import ConfirmingChannel
 from mppi.runtime.loops import WakeableLoop
-from services.notifications.broker_users import BrokerUsers
+from services.notifications.broker_users import BrokerUsers, parse_limits
 from services.notifications.feed import CONTENT_TYPE, EXCHANGE
 
 
@@ -161,13 +161,15 @@ class PublicFeed(DependencyProvider):
 
 
 class Broker(DependencyProvider):
-    """Per-subscriber RabbitMQ users for the public feed, through the management API of the service's own vhost."""
+    """The regions' feed vhosts and their subscribers' RabbitMQ users, through the management API (the platform's
+    vhost is the service's own)."""
 
     def setup(self) -> None:
         cfg = settings.get()
         amqp = urlsplit(self.container.config["AMQP_URI"])
         vhost = unquote(amqp.path[1:]) if len(amqp.path) > 1 else "/"
-        self.users = BrokerUsers(cfg.rabbit_management_url, vhost, amqp_host=amqp.hostname or "127.0.0.1",
+        self.users = BrokerUsers(cfg.rabbit_management_url, vhost, feed_prefix=cfg.feed_vhost_prefix,
+                                 limits=parse_limits(cfg.feed_limits), amqp_host=amqp.hostname or "127.0.0.1",
                                  amqp_port=amqp.port or 5672)
 
     def get_dependency(self, worker_ctx):

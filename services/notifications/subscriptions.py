@@ -27,7 +27,8 @@ class BrokerUsers(Protocol):
     def create(self, tenant: str, subscription_id: str) -> dict: ...
     def reset_password(self, tenant: str, subscription_id: str) -> dict: ...
     def delete(self, username: str) -> None: ...
-    def delete_queues(self, queue_prefix: str) -> list[str]: ...
+    def delete_made(self, tenant: str, queue_prefix: str) -> list[str]: ...
+    def remove_feed(self, tenant: str) -> None: ...
 
 
 @contextmanager
@@ -142,9 +143,13 @@ def revoke(tenant: str, subscription_id: str, *, uow: UowFactory, broker: Broker
         if row is None or row.status == "revoked":
             raise NotFound("subscription not found")
         if row.kind == "amqp":
+            others = u.execute(sa.select(sa.func.count()).select_from(S).where(
+                S.c.tenant == tenant, S.c.kind == "amqp", S.c.status == "active", S.c.id != subscription_id)).scalar()
             with _broker_answers():
-                broker.delete(row.username)  # the broker closes its connections
-                broker.delete_queues(row.queue_prefix)  # else its durable queues would go on collecting events
+                broker.delete(row.username)  # the broker closes its connections (its exclusive queues go with them)
+                broker.delete_made(tenant, row.queue_prefix)  # else its queues would go on collecting events
+                if not others:  # the region's last AMQP subscriber: its feed vhost and shovel go too
+                    broker.remove_feed(tenant)
         u.execute(S.update().where(S.c.id == subscription_id).values(status="revoked", disabled_at=utcnow()))
         u.commit()
 

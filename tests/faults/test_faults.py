@@ -89,36 +89,49 @@ class Stream:
 
 
 class Feed:
-    """A durable queue of our own bound to the region's public feed, read with a plain pika client."""
+    """The region's public feed as a regional system reads it: an AMQP subscription of the region (on its own feed
+    vhost, through the shovel from the platform's vhost) and a durable queue under its prefix, read with plain pika."""
 
-    def __init__(self, amqp_uri: str, slug: str):
-        self.params = pika.URLParameters(amqp_uri)
-        self.queue = f"faults-feed-{uuid.uuid4().hex[:8]}"
+    def __init__(self, region: dict):
+        self.region = region
+        r = region["tenant_admin"].post(f"/api/v1/tenants/{region['slug']}/subscriptions", json={"kind": "amqp"})
+        assert r.status_code == 201, r.text
+        self.subscription = r.json()
+        amqp = self.subscription["amqp"]
+        self.params = pika.URLParameters(amqp["url"])
+        self.queue = amqp["queue_prefix"] + "faults"
         with pika.BlockingConnection(self.params) as conn:
             ch = conn.channel()
             ch.queue_declare(self.queue, durable=True)
-            ch.queue_bind(self.queue, "mppi.public", routing_key=f"{slug}.#")
+            ch.queue_bind(self.queue, "mppi.public", routing_key=f"{region['slug']}.#")
+        self.events: list[dict] = []
 
-    def drain(self) -> list[dict]:
-        events = []
-        with pika.BlockingConnection(self.params) as conn:
-            ch = conn.channel()
-            while True:
-                method, _props, body = ch.basic_get(self.queue, auto_ack=True)
-                if method is None:
-                    return events
-                events.append(json.loads(body))
+    def drain(self, subjects: set[str], timeout: float = 60) -> list[dict]:
+        """Everything on the queue, waiting (up to ``timeout``) until an event of each subject came through."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with pika.BlockingConnection(self.params) as conn:
+                ch = conn.channel()
+                while True:
+                    method, _props, body = ch.basic_get(self.queue, auto_ack=True)
+                    if method is None:
+                        break
+                    self.events.append(json.loads(body))
+            if subjects <= {e["subject"] for e in self.events} or time.monotonic() > deadline:
+                return self.events
+            time.sleep(0.2)
 
     def delete(self) -> None:
-        with pika.BlockingConnection(self.params) as conn:
-            conn.channel().queue_delete(self.queue)
+        slug = self.region["slug"]
+        r = self.region["tenant_admin"].delete(f"/api/v1/tenants/{slug}/subscriptions/{self.subscription['id']}")
+        assert r.status_code == 204, r.text
 
 
 @pytest.fixture
-def journey(platform, anon, admin, vhost):
+def journey(platform, anon, admin):
     region = make_region(admin, f"14.{next(_CODES):02d}")
     citizen, _ = new_citizen(anon)
-    feed = Feed(vhost.amqp_uri, region["slug"])
+    feed = Feed(region)
     yield region, citizen, feed
     platform.wait_ready(timeout=120)
     feed.delete()
@@ -154,7 +167,7 @@ def _check(stream: Stream, citizen, feed: Feed, fault: str) -> None:
     time.sleep(2)  # a redelivered duplicate would land now
     told = notices()
     stored = collections.Counter(a["id"] for a in all_items(citizen, "/api/v1/me/applications"))
-    events = [e for e in feed.drain() if e["type"] == "id.mppi.application.submitted.v1"]
+    events = [e for e in feed.drain(made) if e["type"] == "id.mppi.application.submitted.v1"]
     on_feed = collections.Counter(e["subject"] for e in events)
     ids_per_app = collections.defaultdict(set)
     for e in events:

@@ -1,6 +1,8 @@
-"""Per-subscriber broker users of the public feed against the real RabbitMQ (their own vhost): each tenant's
-credentials see only that tenant's events, publish nowhere and stop working when deleted. Also the copyable example
-subscriber (its validation, and the script itself as a process) and the AsyncAPI document."""
+"""Per-subscriber broker users of the public feed against the real RabbitMQ (a platform vhost of their own, and the
+regions' feed vhosts beside it): each region's credentials reach only its own feed vhost and see only its own events,
+publish nowhere, stay within their limits, and stop working when deleted; nothing a revoked subscriber made
+survives. Also the copyable example subscriber (its validation, and the script itself as a process) and the AsyncAPI
+document."""
 import importlib.util
 import json
 import os
@@ -19,7 +21,7 @@ import requests
 import yaml
 
 from devtools.platform import MANAGEMENT
-from services.notifications.broker_users import BrokerUsers, BrokerUsersError, username_for
+from services.notifications.broker_users import BrokerUsers, BrokerUsersError, FeedLimits, parse_limits, username_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "regional_subscriber.py"
@@ -67,13 +69,23 @@ def publish_as_guest(amqp_uri: str, messages: list[tuple[str, dict | bytes]]) ->
         conn.close()
 
 
-def drain(ch, queue: str) -> list[dict]:
-    out = []
+def drain(ch, queue: str, *, expect: int = 0, timeout: float = 10) -> list[dict]:
+    """What the queue holds, waiting (up to ``timeout``) until at least ``expect`` messages came through the shovel."""
+    out: list[dict] = []
+    deadline = time.monotonic() + timeout
     while True:
         method, _props, body = ch.basic_get(queue, auto_ack=True)
-        if method is None:
+        if method is not None:
+            out.append(json.loads(body))
+            continue
+        if len(out) >= expect or time.monotonic() > deadline:
             return out
-        out.append(json.loads(body))
+        ch.connection.sleep(0.02)
+
+
+def feed_uri(broker, tenant: str) -> str:
+    """The platform's own (guest) connection to a region's feed vhost."""
+    return f"amqp://guest:guest@127.0.0.1:5672/{quote(broker.feed_vhost(tenant), safe='')}"
 
 
 def refused(conn: pika.BlockingConnection, action) -> None:
@@ -107,7 +119,8 @@ def broker(vhost):
     yield users
     for creds in users.made:
         users.delete(creds["username"])
-        users.delete_queues(creds["queue_prefix"])
+    for tenant in {c["routing_key_prefix"][:-1] for c in users.made}:
+        users.remove_feed(tenant)
     users.close()
 
 
@@ -132,16 +145,25 @@ def test_create_answers_what_the_subscriber_needs(broker, creds, vhost):
     assert c["username"].startswith("sub-t2-x-") and len(c["username"]) == len("sub-t2-x-") + 8
     assert c["queue_prefix"] == f"sub.t2-x.{c['username'][-8:]}."
     assert c["routing_key_prefix"] == "t2-x." and c["exchange"] == EXCHANGE
+    assert c["vhost"] == f"{vhost.name}.feed.t2-x" == broker.feed_vhost("t2-x")
     assert len(c["password"]) >= 40
-    assert c["url"] == (f"amqp://{c['username']}:{c['password']}@127.0.0.1:5672/{quote(vhost.name, safe='')}")
-    v, u = quote(vhost.name, safe=""), quote(c["username"], safe="")
+    assert c["url"] == (f"amqp://{c['username']}:{c['password']}@127.0.0.1:5672/{quote(c['vhost'], safe='')}")
+    f, u = quote(c["vhost"], safe=""), quote(c["username"], safe="")
     user = mgmt(f"/users/{u}").json()
     assert user["tags"] in ("", [])  # no management access
-    perms = mgmt(f"/permissions/{v}/{u}").json()
-    assert perms["configure"] == perms["write"] == r"^(sub\.t2\-x\." + c["username"][-8:] + r"\.|amq\.gen-)"
-    assert perms["read"] == r"^(sub\.t2\-x\." + c["username"][-8:] + r"\.|amq\.gen-|mppi\.public$)"
-    [topic] = mgmt(f"/topic-permissions/{v}/{u}").json()
+    [only] = mgmt(f"/users/{u}/permissions").json()  # its region's feed vhost, nothing else
+    assert only["vhost"] == c["vhost"]
+    perms = mgmt(f"/permissions/{f}/{u}").json()
+    assert perms["configure"] == perms["write"] == r"^sub\.t2\-x\." + c["username"][-8:] + r"\."
+    assert perms["read"] == r"^(sub\.t2\-x\." + c["username"][-8:] + r"\.|mppi\.public$)"
+    [topic] = mgmt(f"/topic-permissions/{f}/{u}").json()
     assert (topic["exchange"], topic["read"], topic["write"]) == (EXCHANGE, r"^t2\-x\.", "^$")
+    [limits] = mgmt(f"/user-limits/{u}").json()
+    assert limits["value"] == {"max-connections": 10, "max-channels": 50}
+    [vlimits] = mgmt(f"/vhost-limits/{f}").json()
+    assert vlimits["value"] == {"max-queues": 100, "max-connections": 100}
+    [shovel] = mgmt(f"/shovels/{f}").json()
+    assert shovel["state"] == "running" and shovel["src_queue"] == "feed.t2-x"
 
 
 @integration
@@ -157,7 +179,7 @@ def test_each_tenant_receives_only_its_own_events(creds, vhost):
         publish_as_guest(vhost.amqp_uri, [(f"{t}.application.submitted", e) for t, e in events.items()]
                          + [("t1.service.published", cloudevent("t1", "service.published"))])
         for tenant, conn in conns.items():
-            got = drain(conn.channel(), creds[tenant]["queue_prefix"] + "events")
+            got = drain(conn.channel(), creds[tenant]["queue_prefix"] + "events", expect=1)
             assert [e["id"] for e in got] == [events[tenant]["id"]], tenant
             assert got[0]["source"] == f"/tenants/{tenant}"
     finally:
@@ -218,32 +240,33 @@ def test_publishing_is_refused(creds, t1):
 
 
 @integration
-def test_queues_outside_its_prefix_are_refused(creds, t1, vhost):
+def test_queues_outside_its_prefix_are_refused(broker, creds, t1):
     own = creds["t1"]["queue_prefix"]
     other = creds["t2-x"]["queue_prefix"]
     for name in ["events", "sub.t1.events", f"sub.t1.{uuid.uuid4().hex[:8]}.events", other + "events",
-                 own.rstrip(".") + "x", "mppi.public", "notifications.events"]:
+                 own.rstrip(".") + "x", "mppi.public", "notifications.events", "amq.gen-mine"]:
         refused(t1, lambda ch, name=name: ch.queue_declare(name, durable=True))
-    # nor read another subscriber's queue, even knowing its name
-    guest = connect(vhost.amqp_uri)
+    refused(t1, lambda ch: ch.queue_declare("", exclusive=True))  # no server-named queues (amq.gen-…) either
+    # nor read or delete a queue of its vhost it did not make, even knowing its name
+    guest = connect(feed_uri(broker, "t1"))
     try:
-        guest.channel().queue_declare(other + "target", durable=True)
+        guest.channel().queue_declare("sub.t1.someone-else.target", durable=True)
     finally:
         guest.close()
-    refused(t1, lambda ch: ch.basic_get(other + "target"))
-    refused(t1, lambda ch: ch.queue_delete(other + "target"))
-    refused(t1, lambda ch: ch.queue_declare("amq.gen-mine", exclusive=True))  # amq.* is reserved to the server
+    refused(t1, lambda ch: ch.basic_get("sub.t1.someone-else.target"))
+    refused(t1, lambda ch: ch.queue_purge("sub.t1.someone-else.target"))
+    refused(t1, lambda ch: ch.queue_delete("sub.t1.someone-else.target"))
 
 
 @integration
-def test_a_server_named_exclusive_queue_works(t1, vhost):
+def test_an_exclusive_queue_under_its_prefix_works(broker, creds, t1, vhost):
     ch = t1.channel()
-    queue = ch.queue_declare("", exclusive=True).method.queue
-    assert queue.startswith("amq.gen-")
+    queue = creds["t1"]["queue_prefix"] + f"tmp-{uuid.uuid4().hex[:6]}"
+    ch.queue_declare(queue, exclusive=True)
     ch.queue_bind(queue, EXCHANGE, "t1.#")
     mine, theirs = cloudevent("t1", "application.completed", status="completed"), cloudevent("t2-x")
     publish_as_guest(vhost.amqp_uri, [("t1.application.completed", mine), ("t2-x.application.submitted", theirs)])
-    assert [e["id"] for e in drain(ch, queue)] == [mine["id"]]
+    assert [e["id"] for e in drain(ch, queue, expect=1)] == [mine["id"]]
 
 
 @integration
@@ -273,12 +296,19 @@ def test_create_does_not_overwrite_an_existing_user(broker):
 
 
 @integration
-def test_create_cleans_up_when_a_later_step_fails():
-    users = BrokerUsers(MANAGEMENT, f"mppi-missing-{uuid.uuid4().hex[:8]}")
+def test_create_cleans_up_when_a_later_step_fails(vhost):
+    class FailingGrant(BrokerUsers):
+        def grant(self, *args, **kwargs):
+            raise BrokerUsersError("set permissions: refused")
+
+    users = FailingGrant(MANAGEMENT, vhost.name)
     sid = str(uuid.uuid4())
-    with pytest.raises(BrokerUsersError, match="permissions"):
-        users.create("t1", sid)
-    assert mgmt(f"/users/{username_for('t1', sid)}").status_code == 404
+    try:
+        with pytest.raises(BrokerUsersError, match="permissions"):
+            users.create("t9", sid)
+        assert mgmt(f"/users/{username_for('t9', sid)}").status_code == 404
+    finally:
+        users.remove_feed("t9")
 
 
 @integration
@@ -387,7 +417,7 @@ def test_the_example_runs_against_the_feed(broker, vhost, tmp_path):
         text = out.read_text(errors="replace")
         assert text.count(good["data"]["tracking_number"]) == 1, text
         assert "dead-lettering" in text
-        guest = connect(vhost.amqp_uri)
+        guest = connect(feed_uri(broker, "t1"))
         try:
             method, _props, body = guest.channel().basic_get(c["queue_prefix"] + "dead", auto_ack=True)
         finally:
@@ -395,7 +425,7 @@ def test_the_example_runs_against_the_feed(broker, vhost, tmp_path):
         assert method is not None and body == b"{not json"
 
         # the connection is lost (closed by the broker, as on a restart): it reconnects and goes on
-        assert _force_close_connections(vhost, c["username"]) >= 1
+        assert _force_close_connections(broker.feed_vhost("t1"), c["username"]) >= 1
         _wait_for(out, "reconnecting", proc, timeout=10)
         deadline = time.monotonic() + 15
         while out.read_text(errors="replace").count("consuming from") < 2:
@@ -439,11 +469,11 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-def _force_close_connections(vhost, username: str) -> int:
+def _force_close_connections(vhost: str, username: str) -> int:
     """Close the user's connections through the management API (as a broker restart would); returns how many."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        conns = [x for x in mgmt(f"/vhosts/{quote(vhost.name, safe='')}/connections").json() if x["user"] == username]
+        conns = [x for x in mgmt(f"/vhosts/{quote(vhost, safe='')}/connections").json() if x["user"] == username]
         if conns:
             for x in conns:
                 requests.delete(f"{MANAGEMENT.rstrip('/')}/api/connections/{quote(x['name'], safe='')}",
@@ -484,3 +514,59 @@ def test_asyncapi_document_describes_the_feed():
             target = target[part]
     data = doc["components"]["schemas"]["ApplicationData"]["properties"]
     assert not {"nik", "name", "full_name", "email", "phone", "applicant_id"} & set(data)
+
+
+# -- limits ------------------------------------------------------------------------------------------------------------
+
+@integration
+def test_a_subscriber_stays_within_its_limits_and_its_queues_are_bounded(vhost):
+    users = BrokerUsers(MANAGEMENT, vhost.name, limits=FeedLimits(user_connections=2, user_channels=3,
+                                                                  vhost_queues=3, queue_length=3))
+    c = users.create("t-lim", str(uuid.uuid4()))
+    conns = []
+    try:
+        conns = [connect(c["url"]), connect(c["url"])]
+        with pytest.raises(pika.exceptions.AMQPConnectionError):  # a third connection of the same user
+            conns.append(connect(c["url"]))
+        first = conns[0]
+        channels = [first.channel() for _ in range(3)]
+        with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as info:
+            first.channel()
+        assert info.value.reply_code == 530 and "channels" in info.value.reply_text
+        assert channels
+        ch = conns[1].channel()
+        names = [c["queue_prefix"] + f"q{i}" for i in range(3)]
+        for name in names:
+            ch.queue_declare(name, durable=True)
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:  # the region's vhost holds 3 queues
+            ch.queue_declare(c["queue_prefix"] + "q3", durable=True)
+        assert info.value.reply_code == 406 and "queue limit" in info.value.reply_text
+        ch = conns[1].channel()
+        ch.queue_bind(names[0], EXCHANGE, "t-lim.#")
+        events = [cloudevent("t-lim") for _ in range(5)]
+        publish_as_guest(vhost.amqp_uri, [("t-lim.application.submitted", e) for e in events])
+        deadline = time.monotonic() + 10
+        f = quote(c["vhost"], safe="")
+        while mgmt(f"/queues/{f}/{quote(names[0], safe='')}").json().get("messages", 0) < 3:
+            assert time.monotonic() < deadline, "the events did not come through the shovel"
+            time.sleep(0.05)
+        queue = mgmt(f"/queues/{f}/{quote(names[0], safe='')}").json()
+        assert queue["effective_policy_definition"]["max-length"] == 3
+        assert queue["effective_policy_definition"]["overflow"] == "drop-head"
+        assert queue["effective_policy_definition"]["expires"] == 14 * 86_400_000
+        # drop-head: the newest three stay, the shovel was never held up
+        assert [e["id"] for e in drain(ch, names[0], expect=3)] == [e["id"] for e in events[2:]]
+    finally:
+        for conn in conns:
+            if conn.is_open:
+                conn.close()
+        users.delete(c["username"])
+        users.remove_feed("t-lim")
+
+
+def test_feed_limits_are_read_from_their_setting():
+    assert parse_limits("") == FeedLimits()
+    assert parse_limits("user_connections=3, queue_expires_days=0.5") == FeedLimits(user_connections=3,
+                                                                                     queue_expires_days=0.5)
+    with pytest.raises(ValueError, match="unknown limit"):
+        parse_limits("user_conections=3")
