@@ -293,7 +293,10 @@ class Bench:
         amqp = sub.json()["amqp"]
         feed_tap = ApplicationTap(amqp["url"], "mppi.public", f"{slug}.application.submitted",
                                   queue=amqp["queue_prefix"] + "bench", declare=False)
-        with ApplicationTap(self.p.amqp_uri, "applications.events", "application_submitted") as tap, feed_tap:
+        # and where notifications publishes it, on the platform's vhost: the shovel's own cost, in the same run
+        platform_tap = ApplicationTap(self.p.amqp_uri, "mppi.public", f"{slug}.application.submitted")
+        with ApplicationTap(self.p.amqp_uri, "applications.events", "application_submitted") as tap, feed_tap, \
+                platform_tap:
             # the first 201 also shows the applications service has kept the published version (a catalog event)
             token, body, ctype = clients[0]
             deadline = time.monotonic() + 30
@@ -312,7 +315,9 @@ class Bench:
             arrived = {i: tap.arrived[i] for i in ids if i in tap.arrived}
             feed_missing = feed_tap.wait_all(ids, timeout=max(60.0, a.submit_seconds * 2))
             on_feed = {i: feed_tap.arrived[i] for i in ids if i in feed_tap.arrived}
-        self._feed = (res, on_feed, feed_missing)
+            platform_tap.wait_all(ids, timeout=10)
+            on_platform = {i: platform_tap.arrived[i] for i in ids if i in platform_tap.arrived}
+        self._feed = (res, on_feed, feed_missing, on_platform)
         if not res.created:
             raise RuntimeError(f"no submission succeeded: {dict(res.statuses)} {res.samples}")
         last_201 = res.created[-1][0]
@@ -353,7 +358,7 @@ class Bench:
 
     def feed(self) -> Row:
         """From the submissions row's run: application_submitted → the public feed (mppi.public, CloudEvents)."""
-        res, on_feed, missing = self._feed
+        res, on_feed, missing, on_platform = self._feed
         if not on_feed:
             raise RuntimeError("no application reached the public feed")
         created = {i: t for t, _, i in res.created}
@@ -365,6 +370,13 @@ class Bench:
                  f"{len(res.created)} submissions; 201→feed p50/p99; "
                  f"the last arrived {drain:.2f} s after the last 201 (gateway → applications outbox → "
                  f"notifications → mppi.public, alongside the in-app/email notifications)")
+        shovel = [on_feed[i] - on_platform[i] for i in on_feed if i in on_platform]
+        before = [on_platform[i] - created[i] for i in on_platform if i in created]
+        if shovel and before:
+            notes += (f"; on the platform's vhost (before the shovel) p50/p99 {pct_ms(before, 50):.1f}/"
+                      f"{pct_ms(before, 99):.1f} ms, the shovel adds p50/p99 {pct_ms(shovel, 50):.1f}/"
+                      f"{pct_ms(shovel, 99):.1f} ms (feed vhost p50 / platform vhost p50 = "
+                      f"{pct_ms(lat, 50) / max(pct_ms(before, 50), 1e-9):.2f})")
         if missing:
             notes += f"; {len(missing)} MISSING"
         return Row("feed", "public feed: application_submitted → mppi.public", rate, "ev/s", pct_ms(lat, 50),
