@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export MPPI_ADMIN_EMAIL ?= admin@mppi.local
 export MPPI_ADMIN_PASSWORD ?= admin12345
-export MPPI_WEBHOOK_ALLOW_PRIVATE ?= true
+export MPPI_WEBHOOK_ALLOW_PRIVATE ?= loopback
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
 .PHONY: install services run test test-faults lint bench clean chromium screenshots

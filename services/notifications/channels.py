@@ -45,7 +45,7 @@ def _hint(provider: dict[str, Any]) -> str:
         return ""
 
 
-def save(tenant: str, cmd: ChannelsConfig, *, uow: UowFactory, allow_private: bool) -> dict[str, Any]:
+def save(tenant: str, cmd: ChannelsConfig, *, uow: UowFactory, allow_private: webhooks.Allowance) -> dict[str, Any]:
     config = cmd.model_dump(mode="json")
     for c in PHONE_CHANNELS:
         if config.get(c):
@@ -66,7 +66,8 @@ def get(tenant: str, *, uow: UowFactory) -> dict[str, Any]:
         return public(config_of(u, tenant))
 
 
-def send_by_provider(provider: dict[str, Any], *, to: str, text: str, message_id: str, allow_private: bool) -> None:
+def send_by_provider(provider: dict[str, Any], *, to: str, text: str, message_id: str,
+                     allow_private: webhooks.Allowance) -> None:
     """POST the message to the region's provider (at the address checked: see ``webhooks.post``); anything but a
     2xx is a failure to retry."""
     token = sealed.unseal(provider["token_sealed"])

@@ -20,13 +20,13 @@ from mppi.runtime.database import new_id
 from mppi.runtime.events import event_handler
 from mppi.runtime.providers import Database, Observability
 from mppi.runtime.rpc import rpc
-from services.notifications import channels, handlers, orm, subscriptions
+from services.notifications import channels, handlers, orm, subscriptions, webhooks
 from services.notifications.dependencies import Broker, Mail, Mailer, Outgoing, PublicFeed
 from services.notifications.feed import cloud_event
 
 SEND_INTERVAL = float(os.environ.get("MPPI_DELIVERY_CHECK_SECONDS", "5"))
 SEND_GATHER = 0.02  # seconds the sender lets more commits land when they stream in (see mppi.runtime.loops)
-ALLOW_PRIVATE = os.environ.get("MPPI_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
+ALLOW_PRIVATE = webhooks.private_allowance(os.environ.get("MPPI_WEBHOOK_ALLOW_PRIVATE"))
 
 
 def send_round(uow, mailer: Mailer) -> bool:

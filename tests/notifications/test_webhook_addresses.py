@@ -2,6 +2,7 @@
 connection goes to the address that was checked (a DNS answer that changes in between, rebinding, cannot reach
 inside), while the Host header, TLS SNI and the certificate check still use the host name."""
 import datetime as dt
+import ipaddress
 import json
 import os
 import socket
@@ -211,3 +212,88 @@ def test_https_to_a_server_whose_certificate_is_for_another_name_is_refused(tls_
     other_ca, _ = _certificate(tmp_path, "other.example.test")
     assert _post_from_a_service_process(port, other_ca)["error"] == "SSLError"
     assert seen["requests"] == []
+
+
+# -- IPv6 forms that carry an IPv4 address, credentials in the URL, the loopback-only allowance (pen test, Low) -----
+
+TRANSITION = [
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254, the cloud's metadata service
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b:1::a9fe:a9fe",  # local-use NAT64
+    "::ffff:127.0.0.1",  # IPv4-mapped loopback
+    "::ffff:a9fe:a9fe",  # IPv4-mapped metadata
+    "::ffff:0:7f00:1",  # IPv4-translated loopback
+    "::7f00:1",  # IPv4-compatible (deprecated) loopback
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    "2001::1",  # Teredo
+]
+
+
+def _resolving_to(address: str):
+    return lambda host, port, **kw: [(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+
+@pytest.mark.parametrize("address", TRANSITION)
+def test_an_ipv6_address_carrying_a_private_ipv4_one_is_refused(address, uow):
+    with pytest.raises(webhooks.UrlRefused):  # written as a literal
+        webhooks.check_url(f"https://[{address}]/hook", allow_private=False)
+    with pytest.raises(webhooks.UrlRefused):  # or a name whose AAAA answer it is
+        webhooks.check_url("https://pemda.example/hook", allow_private=False, resolve=_resolving_to(address))
+    with pytest.raises(webhooks.UrlRefused):  # the local allowance admits loopback itself, not its IPv6 disguises
+        webhooks.check_url(f"https://[{address}]/hook", allow_private=webhooks.LOOPBACK)
+    with pytest.raises(ValidationFailed) as refused:
+        subscriptions.create("sinjai", {"kind": "webhook", "url": f"https://[{address}]/hook"}, request_key="k",
+                             uow=uow, broker=None, allow_private=False)
+    assert refused.value.errors[0]["loc"] == ["body", "url"]
+    with pytest.raises(ValidationFailed) as refused:
+        channels.save("sinjai", ChannelsConfig(whatsapp={"url": f"https://[{address}]/send", "token": "tok-1"}),
+                      uow=uow, allow_private=False)
+    assert refused.value.errors[0]["loc"] == ["body", "whatsapp", "url"]
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "::ffff:8.8.8.8", "2002:808:808::1"])
+def test_an_ipv6_address_carrying_a_public_ipv4_one_passes(address):
+    checked = webhooks.check_url(f"https://[{address}]/hook", allow_private=False).address
+    assert ipaddress.ip_address(checked) == ipaddress.ip_address(address)
+
+
+@pytest.mark.parametrize("url", ["https://user:pass@pemda.example/hook", "https://token@pemda.example/hook",
+                                 "https://:pw@pemda.example/hook", "http://u:p@127.0.0.1:8080/send"])
+def test_a_url_with_credentials_is_refused(url, uow):
+    public = _resolving_to("2606:4700::1111")
+    with pytest.raises(webhooks.UrlRefused, match="credentials"):
+        webhooks.check_url(url, allow_private=True, resolve=public)
+    with pytest.raises(ValidationFailed) as refused:
+        subscriptions.create("sinjai", {"kind": "webhook", "url": url}, request_key="k", uow=uow, broker=None,
+                             allow_private=True)
+    assert refused.value.errors[0]["loc"] == ["body", "url"]
+    with pytest.raises(ValidationFailed) as refused:
+        channels.save("sinjai", ChannelsConfig(sms={"url": url, "token": "tok-1"}), uow=uow, allow_private=True)
+    assert refused.value.errors[0]["loc"] == ["body", "sms", "url"]
+    with pytest.raises(webhooks.UrlRefused):  # one stored before the rule is refused when it is called
+        webhooks.post(url, allow_private=True, headers={}, resolve=public)
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5", "172.16.0.1", "192.168.1.1", "169.254.169.254", "fd00::1",
+                                     "100.64.0.1"])
+def test_the_local_allowance_admits_loopback_only(address):
+    assert webhooks.check_url("http://127.0.0.1:8080/hook", allow_private=webhooks.LOOPBACK).address == "127.0.0.1"
+    assert webhooks.check_url("http://[::1]:8080/hook", allow_private=webhooks.LOOPBACK).address == "::1"
+    with pytest.raises(webhooks.UrlRefused):
+        webhooks.check_url(f"http://{address}:8080/hook".replace("fd00::1", "[fd00::1]"),
+                           allow_private=webhooks.LOOPBACK)
+    assert webhooks.check_url(f"http://{address}:8080/hook".replace("fd00::1", "[fd00::1]"), allow_private=True)
+
+
+def test_the_setting_reads_loopback_true_and_anything_else_as_public_only():
+    assert webhooks.private_allowance("loopback") == webhooks.LOOPBACK
+    assert webhooks.private_allowance("LOOPBACK ") == webhooks.LOOPBACK
+    assert webhooks.private_allowance("true") is True
+    assert webhooks.private_allowance(None) is False and webhooks.private_allowance("no") is False
+
+
+def test_make_run_allows_loopback_only():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "export MPPI_WEBHOOK_ALLOW_PRIVATE ?= loopback" in makefile
