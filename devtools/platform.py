@@ -50,6 +50,14 @@ class Vhost:
         return f"amqp://guest:guest@127.0.0.1:5672/{quote(self.name, safe='')}"
 
     def delete(self) -> None:
+        """The vhost, the regions' feed vhosts the platform made beside it, and their subscribers' users."""
+        feeds = [v["name"] for v in requests.get(f"{self.api}/vhosts", timeout=30).json()
+                 if v["name"].startswith(f"{self.name}.feed.")]
+        for feed in feeds:
+            for perm in requests.get(f"{self.api}/vhosts/{quote(feed, safe='')}/permissions", timeout=30).json():
+                if perm["user"].startswith("sub-"):
+                    requests.delete(f"{self.api}/users/{quote(perm['user'], safe='')}", timeout=30)
+            requests.delete(f"{self.api}/vhosts/{quote(feed, safe='')}", timeout=30)
         requests.delete(f"{self.api}/vhosts/{quote(self.name, safe='')}", timeout=30)
 
 
@@ -101,6 +109,7 @@ class Platform:
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     metrics_ports: dict[str, int] = field(default_factory=dict)
+    internal_ports: dict[int, int] = field(default_factory=dict)  # each gateway's internal port, by its public one
 
     admin_email: str = "admin@mppi.test"
     admin_password: str = "admin-password-1"
@@ -109,12 +118,22 @@ class Platform:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
 
+    def internal_url(self, base_url: str | None = None) -> str:
+        """Where the gateway serving ``base_url`` (the platform's own by default) answers /readyz and /metrics."""
+        port = int((base_url or self.base_url).rsplit(":", 1)[1].split("/")[0])
+        return f"http://127.0.0.1:{self._internal_port(port)}"
+
+    def _internal_port(self, port: int) -> int:
+        return self.internal_ports.setdefault(port, free_port())
+
     def env(self, **overrides: str) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
             "MPPI_VAR_DIR": str(self.var_dir), "AMQP_URI": self.amqp_uri, "MPPI_PUBLIC_URL": self.base_url,
             "MPPI_ADMIN_EMAIL": self.admin_email, "MPPI_ADMIN_PASSWORD": self.admin_password,
-            "MPPI_RATE_LIMITS": "off", "MPPI_WEBHOOK_ALLOW_PRIVATE": "true", "PYTHONWARNINGS": "ignore",
+            # no gateway buckets (tests send many requests from one address), but the tenants service counts failed
+            # sign-ins per account and network as in production (a test's wrong password or two is far below it)
+            "MPPI_RATE_LIMITS": "account=10/600", "MPPI_WEBHOOK_ALLOW_PRIVATE": "true", "PYTHONWARNINGS": "ignore",
             "MPPI_LOG_LEVEL": "INFO", "MPPI_SLA_CHECK_SECONDS": "1",
         })
         for s, url in self.database_urls.items():
@@ -144,7 +163,8 @@ class Platform:
 
     def start_gateway(self, name: str = "gateway", port: int | None = None, **env: str) -> subprocess.Popen:
         port = port or self.gateway_port
-        return self._spawn(name, ["-m", "gateway.main"], self.env(MPPI_GATEWAY_PORT=str(port), **env))
+        return self._spawn(name, ["-m", "gateway.main"], self.env(
+            MPPI_GATEWAY_PORT=str(port), MPPI_INTERNAL_PORT=str(self._internal_port(port)), **env))
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20) -> int | None:
         proc = self.procs.pop(name, None)
@@ -173,7 +193,7 @@ class Platform:
 
     def wait_ready(self, *, timeout: float = 60, base_url: str | None = None) -> None:
         deadline = time.monotonic() + timeout
-        url = (base_url or self.base_url) + "/readyz"
+        url = self.internal_url(base_url) + "/readyz"
         last = None
         while time.monotonic() < deadline:
             for name, proc in self.procs.items():

@@ -1,5 +1,6 @@
-"""The gateway's WSGI application: routing, correlation ids, the HTTP edge (client address, cluster-only paths,
-security headers), rate limits, auth, metrics and the error mapper."""
+"""The gateway's WSGI applications: the public one (routing, correlation ids, the HTTP edge: client address and
+security headers; rate limits, auth, metrics and the error mapper) and the internal one, for kubelet and Prometheus
+on their own port (/healthz, /readyz, /metrics)."""
 from __future__ import annotations
 
 import gc
@@ -13,19 +14,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from gateway import application_routes, cache, catalog_routes  # noqa: F401 - they register their routes
+from gateway import application_routes, cache, catalog_routes, rendered  # noqa: F401 - they register their routes
 from gateway.api import Route
 from gateway.auth import authenticate
 from gateway.catalog_cache import catalog as catalog_cache
 from gateway.context import Ctx, read_json
-from gateway.edge import CLUSTER_ONLY, Edge, method_label
+from gateway.edge import Edge, method_label
 from gateway.errors import problem, to_response
 from gateway.i18n import localize
-from gateway.ratelimit import RateLimiter, account_key, client_key
+from gateway.ratelimit import RateLimiter, client_key
 from gateway.routes import api
 from gateway.web import site
 from mppi.contracts.errors import MppiError, NotFound, parse
-from mppi.contracts.tenants import TokenRequest
 from mppi.runtime import blobstore
 from mppi.runtime import settings as mppi_settings
 from mppi.runtime.logging import correlation_id, new_correlation_id
@@ -38,6 +38,7 @@ REQUESTS = Counter("gateway_requests_total", "HTTP requests", ["route", "method"
 SECONDS = Histogram("gateway_request_seconds", "HTTP request duration", ["route"],
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 JSON = "application/json"
+READY_SECONDS = 1.0  # how long one /readyz answer is reused
 
 
 class Gateway:
@@ -49,12 +50,13 @@ class Gateway:
         self.edge = Edge(self.cfg.trusted_proxies, self.cfg.public_url)
         self.tenants = cache.tenants
         self.catalog = catalog_cache
+        rendered.answers.resize(self.cfg.rendered_cache_bytes)  # the one store of both caches' rendered answers
         self.blobs = blobstore.from_settings(self.cfg.var_dir)
         self.url_map = Map([Rule(r.path, methods=[r.method], endpoint=r) for r in api.routes]
                            + [Rule(p.path, methods=list(p.methods), endpoint=p) for p in site.pages.routes]
-                           + [Rule("/healthz", endpoint="healthz"), Rule("/readyz", endpoint="readyz"),
-                              Rule("/metrics", endpoint="metrics"),
+                           + [Rule("/healthz", endpoint="healthz"),
                               Rule("/api/v1/openapi.json", endpoint="openapi")], strict_slashes=False)
+        self._ready: tuple[float, Response] | None = None  # the last /readyz answer and when it was made
         self._openapi = json.dumps(api.openapi(title="MPPI public API", version="1.0.0")).encode()
 
     # -- WSGI ------------------------------------------------------------------------------------------------------
@@ -74,34 +76,42 @@ class Gateway:
         except Exception as exc:  # a bug: logged with its correlation id, never shown
             response = to_response(exc)
         response.headers["X-Correlation-Id"] = cid
-        self.edge.secure(response)
+        self.edge.secure(response, environ)
         REQUESTS.labels(label, method_label(request.method), str(response.status_code)).inc()
         SECONDS.labels(label).observe(time.perf_counter() - started)
         return response(environ, start_response)
 
+    def internal(self, environ, start_response):
+        """The internal port's application (MPPI_INTERNAL_PORT, never routed by the ingress): liveness, readiness
+        (at most a second old: each asks every service) and the metrics; anything else is a 404."""
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        if path == "/healthz":
+            response = _healthy()
+        elif path == "/readyz":
+            response = self.readyz()
+        elif path == "/metrics":
+            response = Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+        else:
+            response = to_response(NotFound("not found"))
+        return response(environ, start_response)
+
     def dispatch(self, request: Request, endpoint, params) -> Response:
-        if endpoint in CLUSTER_ONLY and self.edge.via_proxy(request.environ):
-            raise NotFound("not found")  # kubelet and Prometheus reach the pod directly, never through the ingress
         if endpoint == "healthz":
-            return Response(b'{"status":"ok"}', content_type=JSON)
-        if endpoint == "readyz":
-            return self.readyz()
-        if endpoint == "metrics":
-            return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+            return _healthy()
         if endpoint == "openapi":
             return Response(self._openapi, content_type=JSON)
         if isinstance(endpoint, site.Page):
             return site.serve(self, endpoint, request, params, _language(request))
         route: Route = endpoint
-        principal = authenticate(request.headers.get("Authorization"), self.secret, self.tenants.deactivated)
+        principal = authenticate(request.headers.get("Authorization"), self.secret, self.tenants.refuses)
         key = principal.account_id if principal and route.rate == "api" else self.client(request)
         self.limiter.check(route.rate, key)
+        if route.rate == "api":  # and every account behind the client's address together (``address``)
+            self.limiter.check("address", self.client(request))
         ctx = Ctx(request=request, params=params, principal=principal, rpc=self.rpc, tenants=self.tenants,
-                  catalog=self.catalog, blobs=self.blobs, lang=_language(request))
+                  catalog=self.catalog, blobs=self.blobs, lang=_language(request), client=self.client(request))
         if route.body is not None:
-            body = parse(route.body, read_json(request))
-            self.limit_account(body)
-            result = route.handler(ctx, body)
+            result = route.handler(ctx, parse(route.body, read_json(request)))
         else:
             result = route.handler(ctx)
         if isinstance(result, Response):
@@ -117,14 +127,15 @@ class Gateway:
         """The rate-limit key of the client: its real address behind trusted proxies (IPv6: its /64)."""
         return client_key(self.edge.client_address(request.environ))
 
-    def limit_account(self, body) -> None:
-        """A password attempt also takes a token from its account's bucket: many addresses guessing one account's
-        password are slowed as one client would be."""
-        if isinstance(body, TokenRequest):
-            self.limiter.check("account", account_key(body.username))
-
     # -- readiness -------------------------------------------------------------------------------------------------
     def readyz(self) -> Response:
+        """Whether the broker, every service and the caches are there; one answer serves every probe for a second."""
+        now = time.monotonic()
+        if self._ready is None or now - self._ready[0] >= READY_SECONDS:
+            self._ready = (now, self._check_ready())
+        return self._ready[1]
+
+    def _check_ready(self) -> Response:
         def ping(service: str) -> tuple[str, bool]:
             try:
                 return service, self.rpc.call(service, "ping", timeout=2.0) == "pong"
@@ -157,7 +168,8 @@ class Gateway:
     def _load_tenants(self) -> None:
         tenants = self.rpc.call("tenants", "snapshot_tenants")
         inactive = self.rpc.call("tenants", "list_inactive_accounts")
-        self.tenants.load_snapshot(tenants, inactive)
+        revoked = self.rpc.call("tenants", "list_revoked_tokens")
+        self.tenants.load_snapshot(tenants, inactive, revoked)
         log.info("tenant cache loaded: %d tenants", len(tenants))
 
     def _load_catalog(self) -> None:
@@ -171,6 +183,10 @@ class Gateway:
                 break
         self.catalog.ready.set()
         log.info("catalogue cache loaded: %d published services", total)
+
+
+def _healthy() -> Response:
+    return Response(b'{"status":"ok"}', content_type=JSON)
 
 
 def _retrying(load) -> None:

@@ -19,6 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import parse_form_data
 from werkzeug.wrappers import Response
 
+from gateway import cache
 from gateway.api import Access, PageOf
 from gateway.auth import require
 from gateway.context import Ctx, read_json, request_key
@@ -30,13 +31,15 @@ from mppi.contracts.errors import (
     FileTooLarge,
     Forbidden,
     PayloadTooLarge,
+    StorageFull,
     ValidationFailed,
     field_error,
     parse,
 )
 from mppi.contracts.tenants import STAFF_ROLES
 from mppi.runtime import settings as mppi_settings
-from mppi.runtime.blobstore import STAGING_MAX_AGE, BlobStore, BlobTooLarge, staging_of
+from mppi.runtime.blobstore import STAGING, STAGING_MAX_AGE, BlobStore, BlobTooLarge, staging_of
+from mppi.runtime.rpc import RpcClient
 
 MAX_UPLOAD = 60 * 1024 * 1024  # the whole multipart request (a longer Content-Length is refused before reading)
 MAX_FILE = 25 * 1024 * 1024  # a hard cap while streaming, above any field's max_size_mb
@@ -49,9 +52,38 @@ class StagingFull(FileTooLarge):
     """The caller's uploads not yet sent fill its staging allowance (MPPI_STAGING_QUOTA_MB, _FILES)."""
 
 
+class _StagedTotal:
+    """What every account's uploads not yet sent hold together: read from the store (a walk or listing of the whole
+    staging area) at most every ``every`` seconds, plus what this process staged since."""
+
+    def __init__(self, every: float = 2.0):
+        self.every = every
+        self._read_at = -every
+        self._bytes = 0
+
+    def __call__(self, blobs: BlobStore) -> int:
+        now = time.monotonic()
+        if now - self._read_at >= self.every:
+            _, self._bytes = blobs.usage(STAGING, newer_than=time.time() - STAGING_MAX_AGE)
+            self._read_at = now
+        return self._bytes
+
+    def add(self, size: int) -> None:
+        self._bytes += size
+
+
+_staged_total = _StagedTotal()
+
+
 def _actor(ctx: Ctx) -> dict[str, Any]:
     p = require(ctx.principal)
-    return {"id": p.account_id, "roles": list(p.roles), "tenant": p.tenant, "name": p.name}
+    return {"id": p.account_id, "roles": list(p.roles), "tenant": p.tenant}
+
+
+def _applicant(actor: dict[str, Any], rpc: RpcClient) -> dict[str, Any]:
+    """The actor of a submission with the name the application keeps (asked of tenants once: never in the token)."""
+    name = cache.names.get(actor["id"], lambda account_id: rpc.call("tenants", "get_me", account_id)["full_name"])
+    return {**actor, "name": name}
 
 
 def new_batch(account_id: str) -> str:
@@ -93,14 +125,22 @@ def _stage(blobs: BlobStore, account_id: str, batch: str, key: str, storage: Fil
     room = cfg.staging_quota_bytes - used
     if count >= cfg.staging_quota_files or room <= 0:
         raise _full(key, cfg)
+    # and every account's together, so that many accounts made by one client do not multiply the allowance
+    platform_room = cfg.staging_quota_total_bytes - _staged_total(blobs)
+    if platform_room <= 0:
+        raise _paused(key)
     safe_key = "".join(ch for ch in key if ch.isalnum() or ch == "_")[:40] or "file"
     try:  # "<batch>-<field>-<random>": one folder per account, not one per submission
         ref = blobs.put(f"{batch}-{safe_key}-{uuid.uuid4().hex[:6]}", storage.stream,
-                            content_type=storage.mimetype or "application/octet-stream", max_size=min(MAX_FILE, room))
+                        content_type=storage.mimetype or "application/octet-stream",
+                        max_size=min(MAX_FILE, room, platform_room))
     except BlobTooLarge:
+        if platform_room < min(MAX_FILE, room):
+            raise _paused(key) from None
         if room < MAX_FILE:
             raise _full(key, cfg) from None
         raise PayloadTooLarge(f"a file may be at most {MAX_FILE // MIB} MB") from None
+    _staged_total.add(ref.size)
     return {"field": key[:40], "key": ref.key, "filename": _filename(storage.filename, key), "size": ref.size,
             "sha256": ref.sha256, "content_type": ref.content_type[:100]}
 
@@ -110,6 +150,12 @@ def _full(key: str, cfg: mppi_settings.Settings) -> StagingFull:
     msg = (f"your uploads not yet sent would pass the {limit} one account may hold at once: send or remove the "
            "files of forms you have not finished (they expire after two days)")
     return StagingFull(msg, [field_error(["body", "files", key[:40]], msg)])
+
+
+def _paused(key: str) -> StorageFull:
+    msg = ("uploads are paused: the files citizens uploaded and have not sent yet fill the platform's room for them; "
+           "try again in a few minutes")
+    return StorageFull(msg, [field_error(["body", "files", key[:40]], msg)])
 
 
 def _filename(raw: str | None, fallback: str) -> str:
@@ -151,6 +197,7 @@ def submit_application(ctx: Ctx):
     actor = _actor(ctx)
     if "citizen" not in actor["roles"]:
         raise Forbidden("applications are made by citizens")
+    actor = _applicant(actor, ctx.rpc)
     key = request_key(ctx.request)
     if _is_multipart(ctx):
         data, refs = _multipart(ctx)
@@ -273,9 +320,16 @@ def track(ctx: Ctx):
 
 
 @api.route("GET", "/api/v1/verify/<code>", response=c.VerifyPublic, tag="applications", errors=(404,),
-           summary="Check an issued document's QR code", access=Access.ANYONE)
+           summary="Check an issued document's QR code: what its receipt prints (holder and details masked), to "
+                   "compare with the paper", access=Access.ANYONE)
 def verify(ctx: Ctx):
-    return ctx.rpc.call("applications", "verify", ctx.params["code"][:80])
+    code = ctx.params["code"][:80]
+    found = ctx.rpc.call("applications", "verify", code)
+    if found["timezone"] is None:  # a legacy code: its document kept no region, so the service is sent the region's
+        tenant = ctx.tenants.get(found["tenant"])  # config, as submissions and actions are
+        if tenant is not None:
+            found = ctx.rpc.call("applications", "verify", code, tenant=tenant)
+    return found
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/stats", tag="applications", errors=(404, 422),

@@ -1,20 +1,23 @@
 """Who is calling, checked locally from the token, and what they may do in a tenant (404 outside it, 403 inside)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mppi.contracts.errors import Forbidden, NotFound, Unauthenticated
 from mppi.runtime import tokens
 from mppi.runtime.tokens import Principal
 
 
-def authenticate(header: str | None, secret: bytes, deactivated: set[str]) -> Principal | None:
-    """None when no credentials were sent; Unauthenticated for anything sent that is not a valid token."""
+def authenticate(header: str | None, secret: bytes, refuses: Callable[[Principal], bool]) -> Principal | None:
+    """None when no credentials were sent; Unauthenticated for anything sent that is not a valid token, or one whose
+    holder may no longer act (``refuses``: a deactivated account, a signed-out token)."""
     if not header:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("use Authorization: Bearer <token>")
     principal = tokens.verify(secret, token.strip())
-    if principal is None or principal.account_id in deactivated:
+    if principal is None or refuses(principal):
         raise Unauthenticated("the token is invalid or expired")
     return principal
 

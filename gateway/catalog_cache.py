@@ -2,7 +2,8 @@
 
 Summaries of all published services (small) are held in full, with a search index per region built on first use;
 full definitions are held for the most-read services (an LRU), filled from the ``service_published`` events that
-carry them or, on a miss, by one RPC. Rendered JSON is kept per language, so a hot read is a dictionary lookup.
+carry them or, on a miss, by one RPC. Rendered JSON goes to the gateway's one store of rendered answers (a byte
+budget for every region, ``gateway.rendered``), so a hot read is a dictionary lookup.
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from gateway.rendered import RenderedCache
+from gateway.rendered import answers as rendered_answers
 from mppi.indonesia.search import SearchIndex
 
 SUMMARY_KEYS = ("id", "tenant", "code", "name", "category", "agency", "description", "status", "version", "mode",
@@ -23,12 +26,13 @@ def _text(value: Any) -> str:
 
 
 class CatalogCache:
-    def __init__(self, detail_capacity: int = 5000):
+    def __init__(self, detail_capacity: int = 5000, rendered: RenderedCache | None = None):
         self._summaries: dict[str, dict[str, dict[str, Any]]] = {}
         self._ordered: dict[str, list[dict[str, Any]]] = {}
         self._index: dict[str, SearchIndex] = {}
         self._details: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-        self._rendered: dict[str, dict[tuple, bytes]] = {}  # per tenant: dropped whole when the tenant changes
+        self._categories: dict[str, frozenset[str]] = {}
+        self._rendered = rendered if rendered is not None else RenderedCache()  # dropped a region at a time
         self._changed_since_subscribe: set[tuple[str, str]] = set()
         self.capacity = detail_capacity
         self.ready = threading.Event()
@@ -37,7 +41,8 @@ class CatalogCache:
     def _invalidate(self, tenant: str) -> None:
         self._ordered.pop(tenant, None)
         self._index.pop(tenant, None)
-        self._rendered.pop(tenant, None)
+        self._categories.pop(tenant, None)
+        self._rendered.drop(tenant)
 
     def published(self, view: dict[str, Any]) -> None:
         """A service was published (an event, or this gateway's own write): newest version wins."""
@@ -83,6 +88,17 @@ class CatalogCache:
             self._ordered[tenant] = ordered
         return ordered
 
+    def categories(self, tenant: str) -> frozenset[str]:
+        """The categories of the region's published services."""
+        found = self._categories.get(tenant)
+        if found is None:
+            found = frozenset(s["category"] for s in self._summaries.get(tenant, {}).values())
+            self._categories[tenant] = found
+        return found
+
+    def count(self, tenant: str) -> int:
+        return len(self._summaries.get(tenant, {}))
+
     def search(self, tenant: str, q: str, limit: int = 100) -> list[str]:
         index = self._index.get(tenant)
         if index is None:
@@ -103,16 +119,14 @@ class CatalogCache:
         return service_id in self._summaries.get(tenant, {})
 
     def rendered(self, tenant: str, key: tuple) -> bytes | None:
-        return self._rendered.get(tenant, {}).get(key)
+        return self._rendered.get(tenant, ("catalog", *key))
 
     def keep_rendered(self, tenant: str, key: tuple, body: bytes) -> None:
-        bucket = self._rendered.setdefault(tenant, {})
-        if len(bucket) > 2000:  # bounded: a flood of distinct queries cannot grow it without end
-            bucket.clear()
-        bucket[key] = body
+        """Keep an answer under ``key``: what decides its content, normalised (never the raw query)."""
+        self._rendered.put(tenant, ("catalog", *key), body)
 
     def counts(self) -> tuple[int, int]:
         return len(self._summaries), sum(len(v) for v in self._summaries.values())
 
 
-catalog = CatalogCache()
+catalog = CatalogCache(rendered=rendered_answers)

@@ -14,6 +14,7 @@ from gateway.routes import api, staff_tenant, tenant_or_404
 from mppi.contracts import catalog as c
 from mppi.contracts.errors import NotFound, ValidationFailed, field_error
 from mppi.contracts.tenants import STAFF_ROLES
+from mppi.indonesia.search import canonical
 
 JSON = "application/json"
 
@@ -87,21 +88,25 @@ def archive_service(ctx: Ctx):
            access=Access.ANYONE)
 def list_services(ctx: Ctx):
     slug = ctx.params["slug"]
-    # a hot read is one lookup keyed by the raw query: nothing is parsed until the answer is not cached
-    key = ("list", ctx.lang, ctx.request.query_string)
-    cached = ctx.catalog.rendered(slug, key)
-    if cached is not None:
-        return Response(cached, content_type=JSON)
-    tenant = tenant_or_404(ctx, slug)
     args = ctx.request.args
-    limit = ctx.limit()
     status = args.get("status")
     if status and status != "published":
+        tenant_or_404(ctx, slug)
         if status not in c.STATUSES:
             raise ValidationFailed("status must be draft, published or archived",
                                    [field_error(["query", "status"], "unknown status")])
         require_staff(ctx.principal, slug, STAFF_ROLES)
-        return ctx.rpc.call("catalog", "list_services", slug, status=status, limit=limit, cursor=args.get("cursor"))
+        return ctx.rpc.call("catalog", "list_services", slug, status=status, limit=ctx.limit(),
+                            cursor=args.get("cursor"))
+    # a hot read is one lookup keyed on what decides the answer, normalised: any other parameter, or another
+    # spelling of the same search, finds the same entry instead of making one
+    key = _list_key(ctx, slug)
+    if key is not None:
+        cached = ctx.catalog.rendered(slug, key)
+        if cached is not None:
+            return Response(cached, content_type=JSON)
+    tenant = tenant_or_404(ctx, slug)
+    limit = ctx.limit()
     items = ctx.catalog.summaries(slug)
     menu_key = args.get("menu")
     if menu_key:
@@ -115,19 +120,49 @@ def list_services(ctx: Ctx):
             items = [s for s in items if s["category"] == entry["category"]]
     if args.get("category"):
         items = [s for s in items if s["category"] == args["category"]]
-    if args.get("q"):
-        ranked = ctx.catalog.search(slug, args["q"][:200])
+    searched = bool(args.get("q"))
+    if searched:
+        ranked = ctx.catalog.search(slug, args["q"][:MAX_Q])
         allowed = {s["id"]: s for s in items}
         items = [allowed[i] for i in ranked if i in allowed]
-    cursor = args.get("cursor") or "0"
-    if not cursor.isdigit():
-        raise ValidationFailed("cursor comes from next_cursor", [field_error(["query", "cursor"], "invalid")])
-    offset = int(cursor)  # the list is ordered by name: the cursor is a position in it
+    offset = _offset(args.get("cursor"))  # the list is ordered by name: the cursor is a position in it
     page = {"items": items[offset:offset + limit],
             "next_cursor": str(offset + limit) if len(items) > offset + limit else None}
     body = json.dumps(localize(page, ctx.lang) if ctx.lang != "all" else page, ensure_ascii=False).encode()
-    ctx.catalog.keep_rendered(slug, key, body)
+    if key is not None and (items or not searched):
+        # a search that matches nothing is answered again from the index (cheap) rather than kept: junk words
+        # cannot fill the store
+        ctx.catalog.keep_rendered(slug, key, body)
     return Response(body, content_type=JSON)
+
+
+MAX_Q = 200  # characters of a search that are read
+_NO_CATEGORY = "\x00unknown"  # every category the region has no service in answers alike: an empty list
+
+
+def _offset(cursor: str | None) -> int:
+    cursor = cursor or "0"
+    if not (cursor.isascii() and cursor.isdigit()):
+        raise ValidationFailed("cursor comes from next_cursor", [field_error(["query", "cursor"], "invalid")])
+    return int(cursor) if len(cursor) <= 12 else 10 ** 12
+
+
+def _list_key(ctx: Ctx, slug: str) -> tuple | None:
+    """What decides a public list's answer, normalised, or None when the request is refused (not kept): the
+    language, the category (one value for all the region does not have), the search as search reads it, the menu
+    entry, the page size and the position (one value for all past the end)."""
+    args = ctx.request.args
+    try:
+        limit = ctx.limit()
+        offset = min(_offset(args.get("cursor")), ctx.catalog.count(slug))
+    except ValidationFailed:
+        return None
+    category = args.get("category") or None
+    if category is not None and category not in ctx.catalog.categories(slug):
+        category = _NO_CATEGORY
+    q = args.get("q")
+    return ("list", ctx.lang, category, canonical(q[:MAX_Q]) if q else None, args.get("menu") or None, limit,
+            offset)
 
 
 @api.route("GET", "/api/v1/tenants/<slug>/services/<service_id>", response=c.ServicePublic, tag="catalogue",

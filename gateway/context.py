@@ -29,6 +29,7 @@ class Ctx:
     catalog: CatalogCache
     blobs: BlobStore
     lang: str  # "id", "en", or "all" for the raw bilingual objects (editors)
+    client: str = ""  # the caller's network as rate limits key it (gateway.ratelimit.client_key)
 
     def query_int(self, name: str, default: int, *, lo: int, hi: int) -> int:
         raw = self.request.args.get(name)

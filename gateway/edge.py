@@ -1,5 +1,5 @@
 """The gateway's HTTP edge: the real client address behind the ingress (only trusted proxies' X-Forwarded-For is
-believed), the paths kept for the cluster (/metrics, /readyz), and the security headers every answer carries."""
+believed), and the security headers every answer carries (no-store on what a signed-in caller is answered)."""
 from __future__ import annotations
 
 import ipaddress
@@ -7,10 +7,11 @@ from functools import lru_cache
 
 from werkzeug.wrappers import Response
 
+SESSION_COOKIE = "mppi_session"  # the web pages' session (gateway.web.core takes its name from here)
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-CLUSTER_ONLY = frozenset({"metrics", "readyz"})  # endpoints for kubelet and Prometheus, which reach the pod directly
 HSTS = "max-age=31536000"
 # methods a label may name; anything else a client sends is counted as "other" (bounded metric series)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -34,25 +35,24 @@ class Edge:
         X-Forwarded-For that is not a trusted proxy (what a client writes itself stands left of that, unread)."""
         peer = environ.get("REMOTE_ADDR") or "-"
         forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-        if not forwarded or not self.trusted or not self._trusted(peer):
+        if not forwarded or not self.trusted or not self.is_trusted(peer):
             return peer
         hop = peer
         for part in reversed(forwarded.split(",")):
             address = _address(part)
             if address is None:  # no proxy of ours writes that: stop at the last hop we believe
                 return hop
-            if not self._trusted(address):
+            if not self.is_trusted(address):
                 return address
             hop = address
         return hop
 
-    def via_proxy(self, environ: dict) -> bool:
-        """Whether the request came in through the ingress (a trusted peer that says whom it forwards for)."""
-        return bool(self.trusted) and "HTTP_X_FORWARDED_FOR" in environ and self._trusted(environ.get("REMOTE_ADDR"))
-
-    def secure(self, response: Response) -> Response:
-        """The headers every answer carries; an HTML page brings its own policy (with its nonce), see web.core."""
+    def secure(self, response: Response, environ: dict | None = None) -> Response:
+        """The headers every answer carries; an HTML page brings its own policy (with its nonce), see web.core. An
+        API answer to a caller with a token or a session is no-store: no shared cache, no browser history keeps it."""
         headers = response.headers
+        if environ is not None and _signed_in_api(environ) and "no-store" not in headers.get("Cache-Control", ""):
+            headers["Cache-Control"] = "no-store"
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         if self.https:
@@ -62,8 +62,14 @@ class Edge:
             headers.setdefault("X-Frame-Options", "DENY")
         return response
 
-    def _trusted(self, address: str | None) -> bool:
+    def is_trusted(self, address: str | None) -> bool:
+        """Whether ``address`` is one of the trusted proxies (the ingress)."""
         return _in_networks(address or "", self.trusted)
+
+
+def _signed_in_api(environ: dict) -> bool:
+    return environ.get("PATH_INFO", "").startswith("/api/v1") and (
+        "HTTP_AUTHORIZATION" in environ or SESSION_COOKIE in environ.get("HTTP_COOKIE", ""))
 
 
 def method_label(method: str) -> str:

@@ -1,39 +1,24 @@
 """Per-client rate limits (token buckets in this process):
-``MPPI_RATE_LIMITS="auth=60/60,account=10/300,api=600/60"`` or ``off``.
+``MPPI_RATE_LIMITS="auth=60/60,account=10/300,api=600/60"`` or ``off`` (parsed in ``mppi.runtime.ratelimits``).
 
-``auth`` limits sign-in and registration per client address, ``api`` the rest per account (or address);
-``account`` limits password attempts per account e-mail, whatever address they come from (``auth``'s rate unless
-given), so a guess spread over many addresses is slowed too."""
+``auth`` limits sign-in and registration per client address, ``api`` the rest per account (or address).
+``account`` is not a bucket here: it counts failed sign-ins, per account and client network, in the tenants
+service (``services.tenants.domain.sign_in``), so a correct password from a clean address is never refused."""
 from __future__ import annotations
 
 import ipaddress
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 
 from mppi.contracts.errors import RateLimited
-from mppi.contracts.tenants import normalize_email
+from mppi.runtime.ratelimits import parse_rules
 
 MAX_KEYS = 100_000
-
-
-@dataclass
-class Rule:
-    capacity: float
-    per_seconds: float
-
-
-def parse_rules(spec: str) -> dict[str, Rule] | None:
-    if spec.strip().lower() in {"off", "false", "0", ""}:
-        return None
-    rules = {}
-    for part in spec.split(","):
-        name, _, rate = part.strip().partition("=")
-        count, _, seconds = rate.partition("/")
-        rules[name.strip()] = Rule(float(count), float(seconds or 60))
-    if "auth" in rules:
-        rules.setdefault("account", rules["auth"])
-    return rules
+# ``address``: what every account behind one client address may ask together, by default ten accounts' worth of
+# ``api`` (carrier-grade NAT puts many honest citizens behind one address); without it, ten accounts made by one
+# client would get ten times the ``api`` limit
+ADDRESS_TIMES_API = 10
 
 
 def client_key(address: str) -> str:
@@ -46,13 +31,12 @@ def client_key(address: str) -> str:
     return address
 
 
-def account_key(email: str) -> str:
-    return "account:" + normalize_email(email)
-
-
 class RateLimiter:
     def __init__(self, spec: str, clock=time.monotonic):
         self.rules = parse_rules(spec)
+        if self.rules is not None and "api" in self.rules:
+            api = self.rules["api"]
+            self.rules.setdefault("address", replace(api, capacity=api.capacity * ADDRESS_TIMES_API))
         self.clock = clock
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
 

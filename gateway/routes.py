@@ -27,9 +27,20 @@ def register(ctx: Ctx, body: c.Register):
 
 
 @api.route("POST", "/api/v1/auth/token", body=c.TokenRequest, response=c.Token, rate="auth", tag="accounts",
-           summary="Sign in: exchange email and password for a bearer token", access=Access.ANYONE)
+           summary="Sign in: exchange email and password for a bearer token (429 for a client network with too many "
+                   "failed sign-ins to the account)", access=Access.ANYONE)
 def token(ctx: Ctx, body: c.TokenRequest):
-    return ctx.rpc.call("tenants", "issue_token", body.model_dump(mode="json"))
+    # the network a failure is counted against: the same one the gateway's own limits key the client by
+    return ctx.rpc.call("tenants", "issue_token", body.model_dump(mode="json"), network=ctx.client)
+
+
+@api.route("POST", "/api/v1/auth/logout", status=204, auth=True, tag="accounts",
+           summary="Sign out: the token sent is refused from now on, by every gateway", access=Access.SIGNED_IN)
+def logout(ctx: Ctx):
+    p = require(ctx.principal)
+    ctx.rpc.call("tenants", "revoke_token", p.account_id, p.jti, p.expires_at)
+    ctx.tenants.revoke(p.jti, p.expires_at)  # at once here; other gateways learn it from the event
+    return None
 
 
 @api.route("GET", "/api/v1/me", response=c.Me, auth=True, tag="accounts", summary="The signed-in account",

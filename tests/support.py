@@ -13,9 +13,10 @@ from devtools.sample_forms import MINIMAL_PDF, fill_form, multipart  # noqa: F40
 class Client:
     """A plain HTTP client for the gateway (nameko's web_session breaks on Werkzeug 3)."""
 
-    def __init__(self, base_url: str, token: str | None = None):
+    def __init__(self, base_url: str, token: str | None = None, credentials: tuple[str, str] | None = None):
         self.base_url = base_url
         self.token = token
+        self.credentials = credentials  # what login() signed in with: fresh() signs in again
         self.http = requests.Session()
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
@@ -42,7 +43,11 @@ class Client:
     def login(self, email: str, password: str) -> "Client":
         r = self.post("/api/v1/auth/token", json={"username": email, "password": password})
         assert r.status_code == 200, r.text
-        return Client(self.base_url, r.json()["access_token"])
+        return Client(self.base_url, r.json()["access_token"], credentials=(email, password))
+
+    def fresh(self) -> "Client":
+        """The same caller with a token of its own (one a test may sign out); anonymous stays anonymous."""
+        return Client(self.base_url).login(*self.credentials) if self.credentials else Client(self.base_url)
 
 
 def all_items(client: Client, path: str) -> list[dict]:

@@ -25,7 +25,7 @@ from gateway.application_routes import (
     survey,
     track,
 )
-from gateway.routes import register, token
+from gateway.routes import logout, register, token
 from gateway.web import labels
 from gateway.web.apply import (
     _accepted,
@@ -202,6 +202,8 @@ def sign_up(w: WebCtx) -> Response:
 
 @pages.page("/keluar", methods=("POST",))
 def sign_out(w: WebCtx) -> Response:
+    if w.principal is not None:  # the session's token is refused from now on, on every gateway, not just forgotten
+        w.api(logout)
     w.sign_out()
     return w.redirect("/")
 

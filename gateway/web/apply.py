@@ -25,6 +25,7 @@ from gateway.application_routes import (
     MAX_FILE,
     StagingFull,
     _actor,
+    _applicant,
     _call_with_files,
     _stage,
     get_application,
@@ -32,7 +33,7 @@ from gateway.application_routes import (
 )
 from gateway.catalog_routes import get_service
 from gateway.web.core import WebCtx, field_errors, pages
-from mppi.contracts.errors import MppiError, NotFound
+from mppi.contracts.errors import MppiError, NotFound, StorageFull
 from mppi.indonesia import regions
 from mppi.indonesia.nik import nik_problems
 
@@ -234,6 +235,12 @@ def take_answers(w: WebCtx, fields: list[dict], values: dict[str, str], staged: 
                     f"{field['label']}: the files you uploaded and have not sent yet have reached the limit. Send or "
                     "remove the files of forms you have not finished (files never sent are deleted after two "
                     "days), then upload again")
+            except StorageFull:
+                problems[key] = w.t(
+                    f"{field['label']}: unggahan sedang dihentikan sementara karena ruang untuk berkas yang belum "
+                    "dikirim sudah penuh. Coba unggah lagi beberapa menit lagi",
+                    f"{field['label']}: uploads are paused for a while, as the room for files not yet sent is full. "
+                    "Try uploading again in a few minutes")
             except MppiError:  # over the hard cap of any file
                 problems[key] = w.t(f"{field['label']} terlalu besar", f"{field['label']} is too large")
         elif w.form.get(f"hapus_{key}"):
@@ -374,7 +381,8 @@ class Flow:
         tenant = w.gateway.tenants.get(w.params["slug"])
         try:
             app = _call_with_files(w.gateway, copies, "submit_application", tenant,  # the form's own key: sent
-                                   {"service_id": self.service["id"], "form": form}, copies, _actor(w),  # twice,
+                                   {"service_id": self.service["id"], "form": form}, copies,  # twice,
+                                   _applicant(_actor(w), w.gateway.rpc),
                                    request_key=self.state["p"])  # it still makes one application
         except MppiError as exc:
             if exc.status not in (413, 415, 422):

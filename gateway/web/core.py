@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.api import Route
 from gateway.context import Ctx
-from gateway.edge import page_policy
+from gateway.edge import SESSION_COOKIE, page_policy
 from gateway.i18n import localize
 from mppi.contracts.errors import MppiError, NotFound, RateLimited, Unauthenticated, parse
 from mppi.runtime import tokens
@@ -38,7 +38,6 @@ from mppi.runtime.tokens import Principal
 
 HERE = Path(__file__).parent
 HTML = "text/html; charset=utf-8"
-SESSION_COOKIE = "mppi_session"
 CSRF_COOKIE = "mppi_csrf"
 LANG_COOKIE = "mppi_lang"
 MAX_FORM = 60 * 1024 * 1024  # a form with its files; each file field's own limit is checked by the service
@@ -169,11 +168,9 @@ class WebCtx:
         request = self.request if environ is self.request.environ else Request(environ)
         ctx = Ctx(request=request, params={**self.params, **(params or {})}, principal=self.principal,
                   rpc=self.gateway.rpc, tenants=self.gateway.tenants, catalog=self.gateway.catalog,
-                  blobs=self.gateway.blobs, lang=lang or self.lang)
+                  blobs=self.gateway.blobs, lang=lang or self.lang, client=self.gateway.client(self.request))
         if route.body is not None:
-            body = parse(route.body, data)
-            self.gateway.limit_account(body)
-            result = handler(ctx, body)
+            result = handler(ctx, parse(route.body, data))
         else:
             result = handler(ctx)
         if isinstance(result, Response) or (lang or self.lang) == "all":
@@ -243,8 +240,9 @@ class LoginRequired(Exception):
 
 
 def safe_next(url: str | None, default: str = "/") -> str:
-    """A local path to go on to after a form: never another site (``//evil``, ``https://...``)."""
-    if not url:
+    """A local path to go on to after a form: never another site (``//evil``, ``https://...``), never a control
+    character (CR/LF would split the Location header)."""
+    if not url or any(ch < " " or ch == "\x7f" for ch in url):
         return default
     parts = urlsplit(url)
     if parts.scheme or parts.netloc or not url.startswith("/") or url.startswith("//") or "\\" in url:
@@ -252,12 +250,13 @@ def safe_next(url: str | None, default: str = "/") -> str:
     return url
 
 
-def session_principal(request: Request, secret: bytes, deactivated: set[str]) -> Principal | None:
+def session_principal(request: Request, secret: bytes, refuses: Callable[[Principal], bool]) -> Principal | None:
+    """The signed-in user of the session cookie (the same token the API takes, refused alike), or None."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     principal = tokens.verify(secret, token)
-    if principal is None or principal.account_id in deactivated:
+    if principal is None or refuses(principal):
         return None
     return principal
 
@@ -289,7 +288,7 @@ def serve(gateway: Any, page: Page, request: Request, params: dict[str, str], as
     lang = from_query if from_query in ("id", "en") else request.cookies.get(LANG_COOKIE)
     if lang not in ("id", "en"):
         lang = asked_lang if asked_lang in ("id", "en") else "id"
-    principal = session_principal(request, gateway.secret, gateway.tenants.deactivated)
+    principal = session_principal(request, gateway.secret, gateway.tenants.refuses)
     csrf, new_csrf = csrf_of(request)
     request.max_content_length = MAX_FORM
     request.max_form_memory_size = 1024 * 1024

@@ -7,6 +7,7 @@ import time
 from werkzeug.wrappers import Response
 
 from gateway.application_routes import stats
+from gateway.application_routes import verify as api_verify
 from gateway.web.core import WebCtx, pages, static
 from mppi.contracts.catalog import CATEGORIES
 from mppi.contracts.errors import MppiError, NotFound
@@ -127,9 +128,7 @@ def service(w: WebCtx) -> Response:
 def verify(w: WebCtx) -> Response:
     """What a phone shows after scanning an issued document's QR code."""
     try:
-        found = w.rpc("applications", "verify", w.params["code"][:80])
-    except MppiError as exc:
-        if exc.status != 404:
-            raise
+        found = w.api(api_verify)
+    except NotFound:
         found = None
-    return w.render("verify.html", status=200 if found else 404, found=w.localize(found) if found else None)
+    return w.render("verify.html", status=200 if found else 404, found=found)

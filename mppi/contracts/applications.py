@@ -102,12 +102,28 @@ class TrackingPublic(BaseModel):
     sla_due_at: str
 
 
+class VerifyDetail(BaseModel):
+    label: str
+    value: str  # masked (mppi.indonesia.masking.mask_detail)
+
+
 class VerifyPublic(BaseModel):
+    """A genuine issued document as the public may see it: what its receipt prints, to compare with the paper."""
+
     valid: Literal[True]
     tracking_number: str
     tenant: str
     service_name: Any
-    issued_at: str
+    issued_at: str  # RFC 3339 with the region's offset
+    region_code: str | None = None  # null only for a legacy code of a region no longer on the platform
+    region_name: str | None = None  # the Kemendagri name, not the region's display name
+    timezone: str | None = None
+    timezone_label: Literal["WIB", "WITA", "WIT", ""] | None = None
+    output_name: str  # the product the receipt is for
+    holder: str  # masked: "B*** S******"
+    details: list[VerifyDetail]  # the receipt's detail rows, values masked; empty for a legacy code
+    content_bound: bool  # the code signs these facts; false for a legacy code, which signs its tracking number alone
+    document_sha256: str | None = None  # of the issued PDF file; null for a legacy code
 
 
 class SubscriptionCreate(Request):

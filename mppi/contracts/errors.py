@@ -134,12 +134,23 @@ class UnsupportedFileType(MppiError):
 class RateLimited(MppiError):
     def __init__(self, detail: str = "", errors=None, retry_after: int = 1):
         super().__init__(detail, errors)
-        self.retry_after = retry_after
+        self.retry_after = int(retry_after)
+        self.args = (self.detail, self.errors, self.retry_after)  # what crosses the RPC: the wait too
 
 
 @_public("DEPENDENCY_UNAVAILABLE", 503, "Dependency unavailable")
 class DependencyUnavailable(MppiError):
     pass
+
+
+@_public("STORAGE_FULL", 503, "Uploads paused")
+class StorageFull(MppiError):
+    """What every account holds in uploads not yet sent fills the platform's allowance: nobody's upload is taken
+    until some are sent or expire (Retry-After)."""
+
+    def __init__(self, detail: str = "", errors=None, retry_after: int = 60):
+        super().__init__(detail, errors)
+        self.retry_after = retry_after
 
 
 def field_error(loc: list[str | int] | tuple, msg: str) -> dict[str, Any]:

@@ -40,6 +40,26 @@ class AccountDeactivated(Event):
     account_id: str
 
 
+class TokenRevoked(Event):
+    """A token was signed out before it expired: every gateway refuses it (by ``jti``) until ``expires_at``."""
+
+    type: ClassVar[str] = "token_revoked"
+    source: ClassVar[str] = "tenants"
+    account_id: str
+    jti: str
+    expires_at: datetime
+
+
+class SignInFailuresRepeated(Event):
+    """An account had ``failures`` wrong passwords within ``window_seconds``: notifications tells its holder."""
+
+    type: ClassVar[str] = "sign_in_failures_repeated"
+    source: ClassVar[str] = "tenants"
+    account_id: str
+    failures: int
+    window_seconds: int
+
+
 class ServicePublished(Event):
     type: ClassVar[str] = "service_published"
     source: ClassVar[str] = "catalog"

@@ -1,10 +1,12 @@
 """Contracts of the tenants service: regions as tenants, their configuration, agencies and accounts."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, field_validator
+import email_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, EmailStr, Field, StringConstraints, field_validator
 
 from mppi.contracts.common import LocalizedText, RegionCode, Request, Slug
 
@@ -98,10 +100,48 @@ class TenantPublic(TenantSummary):
     holidays: list[str]
 
 
+def normalize_email(email: str) -> str:
+    """The one form an e-mail address is stored, looked up and compared in: NFKC (full-width and other compatibility
+    forms fold to their plain letters: ``ａｄｍｉｎ@…`` is ``admin@…``), lower case, and the domain in its ASCII
+    (IDNA) form when it is a valid one. Anything can come in (a sign-in's username): what is not an address is only
+    folded and lowered."""
+    folded = unicodedata.normalize("NFKC", email).strip().lower()
+    local, at, domain = folded.rpartition("@")
+    if not at or domain.isascii():
+        return folded
+    try:
+        domain = email_validator.validate_email(folded, check_deliverability=False).ascii_domain
+    except email_validator.EmailNotValidError:
+        return folded
+    return f"{local}@{domain}"
+
+
+def _plain_address(email: str) -> str:
+    """After NFKC the part before the @ must be ASCII: a look-alike NFKC does not fold (Cyrillic а for Latin a,
+    dotless ı, mixed scripts) would make a second account that reads like the first, and no rule short of ASCII
+    tells every such pair apart. The domain may be an internationalised one: it is kept in its ASCII form
+    (``xn--…``), in which a look-alike domain reads as what it is."""
+    email = normalize_email(email)
+    if not email.rpartition("@")[0].isascii():
+        raise ValueError("the part before the @ must be plain Latin letters, digits and . _ % + - "
+                         "(no look-alike characters)")
+    if not email.isascii():
+        raise ValueError("the domain is not a valid internationalised domain name")
+    return email
+
+
+def _nfkc(value):
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
+# an address as accounts keep it: see normalize_email and _plain_address
+Email = Annotated[EmailStr, BeforeValidator(_nfkc), AfterValidator(_plain_address)]
+
+
 class Register(Request):
     nik: Annotated[str, StringConstraints(max_length=32)]
     full_name: Name
-    email: EmailStr
+    email: Email
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{8,15}$")]
     password: Password
     language: Literal["id", "en"] = "id"  # of the messages the platform sends
@@ -130,7 +170,7 @@ class Me(AccountPublic):
 
 
 class StaffCreate(Request):
-    email: EmailStr
+    email: Email
     full_name: Name
     password: Password
     roles: list[StaffRole] = Field(min_length=1, max_length=4)
@@ -150,7 +190,4 @@ class AgencyPublic(BaseModel):
     code: str
     name: str
 
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 

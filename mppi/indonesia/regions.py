@@ -31,6 +31,7 @@ __all__ = [
     "list_regencies",
     "province_timezone",
     "regency_kind",
+    "timezone_label",
 ]
 
 # The 2022 split of Papua renumbered its regencies; NIKs issued before keep the old codes.
@@ -48,6 +49,8 @@ _TIMEZONES: dict[str, str] = {
     **{p: WITA for p in ("71", "72", "73", "74", "75", "76")},
     **{p: WIT for p in ("81", "82", "91", "92", "93", "94", "95", "96")},
 }
+
+_LABELS = {WIB: "WIB", WITA: "WITA", WIT: "WIT"}
 
 _PROVINCE_RE = re.compile(r"^\d{2}$")
 _REGENCY_RE = re.compile(r"^\d{2}\.\d{2}$")
@@ -178,6 +181,11 @@ def regency_kind(code: str) -> str:
 def province_timezone(province_code: str) -> str:
     """IANA time zone of a province (WIB/WITA/WIT). Raises KeyError for an unknown province."""
     return _TIMEZONES[province_code]
+
+
+def timezone_label(timezone: str) -> str:
+    """How Indonesians write a zone after a time: ``WIB``, ``WITA`` or ``WIT``; empty for any other zone."""
+    return _LABELS.get(timezone, "")
 
 
 def get_province(code: str) -> Province | None:

@@ -1,4 +1,6 @@
-"""Access tokens: issued by the tenants service, checked by the gateway locally (no RPC per request)."""
+"""Access tokens: issued by the tenants service, checked by the gateway locally (no RPC per request). A token says
+who (an account id), what (roles, region) and until when, and carries an id (``jti``) a sign-out revokes; no personal
+data (a JWT is only signed, anyone holding it reads it)."""
 from __future__ import annotations
 
 import time
@@ -17,7 +19,8 @@ class Principal:
     account_id: str
     roles: tuple[str, ...]
     tenant: str | None
-    name: str = ""
+    jti: str = ""  # the token's own id: what signing out revokes
+    expires_at: float = 0.0  # when the token expires (epoch seconds)
 
     def has_any(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
@@ -27,9 +30,9 @@ class Principal:
         return "platform_admin" in self.roles
 
 
-def issue(secret: bytes, *, account_id: str, roles: list[str], tenant: str | None, ttl: int, name: str = "") -> str:
+def issue(secret: bytes, *, account_id: str, roles: list[str], tenant: str | None, ttl: int) -> str:
     now = int(time.time())
-    claims = {"sub": account_id, "roles": roles, "tenant": tenant, "name": name, "iat": now, "exp": now + ttl,
+    claims = {"sub": account_id, "roles": roles, "tenant": tenant, "iat": now, "exp": now + ttl,
               "iss": ISSUER, "jti": uuid.uuid4().hex}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
@@ -53,7 +56,7 @@ class _Invalid(Exception):
 def _checked(secret: bytes, token: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            options={"require": ["sub", "exp", "iat"]})
+                            options={"require": ["sub", "exp", "iat", "jti"]})
     except jwt.PyJWTError:
         raise _Invalid() from None
     roles = claims.get("roles")
@@ -62,5 +65,7 @@ def _checked(secret: bytes, token: str) -> tuple[Principal, float]:
         raise _Invalid()
     if tenant is not None and not isinstance(tenant, str):
         raise _Invalid()
-    name = claims.get("name") if isinstance(claims.get("name"), str) else ""
-    return Principal(account_id=str(claims["sub"]), roles=tuple(roles), tenant=tenant, name=name), claims["exp"]
+    if not isinstance(claims["jti"], str) or not 0 < len(claims["jti"]) <= 64:
+        raise _Invalid()
+    return Principal(account_id=str(claims["sub"]), roles=tuple(roles), tenant=tenant, jti=claims["jti"],
+                     expires_at=float(claims["exp"])), claims["exp"]

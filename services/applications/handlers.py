@@ -1,6 +1,8 @@
 """Use cases of the applications service: each takes its dependencies as parameters and runs one unit of work."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +35,9 @@ from mppi.contracts.events import (
     ServicePublished,
 )
 from mppi.indonesia.ikm import ReportingPeriod, compute_ikm, validate_answers
+from mppi.indonesia.masking import mask_detail, mask_name
 from mppi.indonesia.nik import mask_nik
+from mppi.indonesia.regions import get_regency, timezone_label
 from mppi.indonesia.workdays import OfficeHours, WorkingCalendar
 from mppi.runtime.blobstore import BlobStore
 from mppi.runtime.database import UnitOfWork, id_for_request, utcnow
@@ -44,7 +48,7 @@ from services.applications.domain.application import Application, submit
 from services.applications.domain.files import check_file, clean_filename, download_name, response_status, sniff
 from services.applications.domain.form import check_form
 from services.applications.domain.tracking import new_tracking_number
-from services.applications.domain.verification import make_code, read_code
+from services.applications.domain.verification import code_attests, make_code, tracking_number_of
 
 UowFactory = Callable[[], UnitOfWork]
 V, OPEN, A, S = orm.service_versions, orm.open_services, orm.applications, orm.surveys
@@ -336,16 +340,44 @@ def output(tenant: str, app_id: str, *, actor: Actor, uow: UowFactory) -> dict[s
     return {"blob": app.output["blob"], "filename": f"{app.tracking_number}.pdf", "content_type": "application/pdf"}
 
 
-def verify(code: str, *, secret: bytes, uow: UowFactory) -> dict[str, Any]:
-    tracking_number = read_code(secret, code)
+def verify(code: str, *, secret: bytes, uow: UowFactory, tenant: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the public verify page shows of a genuine issued document: the facts its receipt prints, the holder's
+    name and other details masked, the time in the region's zone. ``tenant`` (the region's config) is needed only
+    for a legacy code, whose document kept no facts: without it the answer has no region and a UTC time."""
+    tracking_number = tracking_number_of(code)
     if tracking_number is None:
         raise NotFound("not a document issued here")
     with uow() as u:
         app = repo.get_by_tracking(u, tracking_number)
-    if app is None or app.status != "completed" or not app.output or app.output.get("code") != code:
+    issued = app.output if app is not None and app.status == "completed" else None
+    facts = (issued or {}).get("facts")
+    if not issued or not code_attests(secret, code, facts) or not hmac.compare_digest(issued.get("code", ""), code):
         raise NotFound("not a document issued here")
+    bound = facts is not None
+    if not bound:
+        facts = _legacy_facts(app, tenant)
+    zone = facts["timezone"]
     return {"valid": True, "tracking_number": app.tracking_number, "tenant": app.tenant,
-            "service_name": app.service["name"], "issued_at": app.output["issued_at"]}
+            "service_name": app.service["name"], "issued_at": facts["issued_at"],
+            "region_code": facts["region_code"], "region_name": facts["region_name"], "timezone": zone,
+            "timezone_label": timezone_label(zone) if zone else None, "output_name": facts["output_name"],
+            "holder": mask_name(facts["holder"]),
+            "details": [{"label": label, "value": mask_detail(value)} for label, value in facts["details"]],
+            "content_bound": bound, "document_sha256": issued.get("sha256")}
+
+
+def _legacy_facts(app: Application, tenant: dict[str, Any] | None) -> dict[str, Any]:
+    """What the application itself still says of a document issued before documents kept their facts (a completed
+    application changes no more); its details rows are not claimed: that receipt's layout is not recorded."""
+    issued_at = datetime.fromisoformat(app.output["issued_at"])
+    zone = tenant["timezone"] if tenant else None
+    return {"tracking_number": app.tracking_number, "region_code": tenant["region_code"] if tenant else None,
+            "region_name": official_region_name(tenant) if tenant else None,
+            "service_name": _text(app.service["name"]), "output_name": _text(app.service.get("output") or
+                                                                             app.service["name"]),
+            "holder": app.applicant_name,
+            "issued_at": (issued_at.astimezone(ZoneInfo(zone)) if zone else issued_at).isoformat(timespec="seconds"),
+            "timezone": zone, "details": []}
 
 
 # -- workflow -----------------------------------------------------------------------------------------------------
@@ -429,20 +461,39 @@ def _resubmission(u: UnitOfWork, app: Application, data: dict[str, Any] | None, 
     return clean, _keep_documents(files, places, sniffed, blobs)
 
 
+def official_region_name(tenant: dict[str, Any]) -> str:
+    """The region's name in the Kemendagri list (``Kabupaten Sinjai``): what documents print, whatever display name
+    its admin has given it."""
+    region = get_regency(tenant.get("region_code", ""))
+    return region.name if region is not None else tenant["name"]
+
+
+def receipt_facts(app: Application, tenant: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """What the receipt prints, as kept with it and signed by its code (``domain.verification``)."""
+    zone = tenant["timezone"]
+    return {"tracking_number": app.tracking_number, "region_code": tenant["region_code"],
+            "region_name": official_region_name(tenant), "service_name": _text(app.service["name"]),
+            "output_name": _text(app.service.get("output") or app.service["name"]), "holder": app.applicant_name,
+            "issued_at": now.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds"), "timezone": zone,
+            "details": [[label, value] for label, value in _details(app)]}
+
+
 def _issue(app: Application, tenant: dict[str, Any], issuer: Issuer, now: datetime) -> dict[str, Any]:
-    code = make_code(issuer.secret, app.tracking_number)
-    local = now.astimezone(ZoneInfo(tenant["timezone"]))
-    zone = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}.get(tenant["timezone"], "")
+    facts = receipt_facts(app, tenant, now)
+    code = make_code(issuer.secret, app.tracking_number, facts)
+    local = datetime.fromisoformat(facts["issued_at"])
     doc = IssuedDocument(
-        region_name=tenant["name"], primary_color=tenant.get("branding", {}).get("primary_color") or "#0b5394",
-        service_name=_text(app.service["name"]), output_name=_text(app.service.get("output") or app.service["name"]),
-        applicant_name=app.applicant_name, tracking_number=app.tracking_number,
-        issued_at=f"{local:%d-%m-%Y %H:%M} {zone}".strip(), verify_url=f"{issuer.public_url}/verify/{code}",
-        details=tuple(_details(app)))
+        region_name=facts["region_name"],
+        primary_color=tenant.get("branding", {}).get("primary_color") or "#0b5394",
+        service_name=facts["service_name"], output_name=facts["output_name"], applicant_name=facts["holder"],
+        tracking_number=app.tracking_number,
+        issued_at=f"{local:%d-%m-%Y %H:%M} {timezone_label(facts['timezone'])}".strip(),
+        verify_url=f"{issuer.public_url}/verify/{code}", details=tuple(tuple(d) for d in facts["details"]))
     pdf = issuer.pool.run(render_issued_document, doc, timeout=60)
     key = f"outputs/{app.tenant}/{app.id}.pdf"
     issuer.blobs.put(key, io.BytesIO(pdf), content_type="application/pdf")
-    return {"blob": key, "code": code, "issued_at": now.isoformat()}
+    return {"blob": key, "code": code, "issued_at": facts["issued_at"], "facts": facts,
+            "sha256": hashlib.sha256(pdf).hexdigest()}
 
 
 def _text(value: Any) -> str:

@@ -102,8 +102,8 @@ class ApplicationsService:
         return handlers.track(tracking_number, uow=self.uow)
 
     @rpc(expected_exceptions=MppiError)
-    def verify(self, code: str) -> dict:
-        return handlers.verify(code, secret=self.signing.secret, uow=self.uow)
+    def verify(self, code: str, tenant: dict | None = None) -> dict:
+        return handlers.verify(code, secret=self.signing.secret, uow=self.uow, tenant=tenant)
 
     @rpc(expected_exceptions=MppiError)
     def document(self, tenant: str, application_id: str, key: str, actor: dict) -> dict:

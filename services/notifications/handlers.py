@@ -19,6 +19,7 @@ from mppi.contracts.events import (
     ApplicationSlaBreached,
     ApplicationStatusChanged,
     ApplicationSubmitted,
+    SignInFailuresRepeated,
     TenantCreated,
     TenantUpdated,
 )
@@ -168,6 +169,28 @@ def notify(event: ApplicationEvent, *, handler: str, uow: UowFactory, webhook_ev
             deliveries += subscriptions.enqueue_in(u, event.tenant, webhook_event, now)
         u.commit()
     return deliveries
+
+
+def warn_of_sign_in_failures(event: SignInFailuresRepeated, *, handler: str, uow: UowFactory) -> list[str]:
+    """Tell an account's holder its password was tried wrong again and again: in the inbox, and by e-mail whatever
+    the region's channels (it is the holder's own safety, and costs the region nothing); the deliveries to send."""
+    now = utcnow()
+    with uow() as u:
+        if not u.claim_event(handler, event.event_id):
+            return []
+        contact = u.execute(sa.select(C.c.email, C.c.active).where(C.c.account_id == event.account_id)).first()
+        nid = new_id()
+        u.execute(N.insert().values(id=nid, account_id=event.account_id, tenant=event.tenant or "",
+                                    type="sign_in_failures", event_id=event.event_id, created_at=now,
+                                    params={"failures": event.failures,
+                                            "minutes": max(1, round(event.window_seconds / 60))}))
+        sends = []
+        if contact is not None and contact.active and contact.email:
+            sends.append(new_id())
+            u.execute(D.insert().values(id=sends[0], notification_id=nid, channel="email", status="pending",
+                                        next_attempt_at=now))
+        u.commit()
+    return sends
 
 
 # -- sending ------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from mppi.contracts.events import (
     ApplicationStatusChanged,
     ApplicationSubmitted,
     ServicePublished,
+    SignInFailuresRepeated,
     TenantCreated,
     TenantUpdated,
 )
@@ -89,6 +90,12 @@ class NotificationsService:
     def on_account_deactivated(self, payload: dict) -> None:
         handlers.deactivate_contact(parse(AccountDeactivated, payload), handler="on_account_deactivated",
                                     uow=self.uow)
+
+    @event_handler("tenants", SignInFailuresRepeated.type)
+    def warn_of_sign_in_failures(self, payload: dict) -> None:
+        if handlers.warn_of_sign_in_failures(parse(SignInFailuresRepeated, payload),
+                                             handler="warn_of_sign_in_failures", uow=self.uow):
+            self.outgoing()
 
     # -- an application event: the public feed, then the people and the webhooks to tell -----------------------------
     # The feed is at least once (published before the claim, so a redelivery publishes again with the event's own

@@ -225,11 +225,21 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         "Webhook disabled",
         "Every delivery to webhook {{ subscription_id }} failed for 3 days, so it was disabled. Check the endpoint "
         "and subscribe again."),
+    ("sign_in_failures", "id"): (
+        "Percobaan masuk gagal berulang ke akun Anda",
+        "Ada {{ failures }} percobaan masuk dengan kata sandi yang salah ke akun Anda dalam {{ minutes }} menit "
+        "terakhir. Jika itu bukan Anda, Anda tidak perlu berbuat apa-apa: alamat asal percobaan itu ditahan "
+        "sementara, dan Anda tetap dapat masuk seperti biasa. Jangan berikan kata sandi Anda kepada siapa pun."),
+    ("sign_in_failures", "en"): (
+        "Repeated failed sign-ins to your account",
+        "There were {{ failures }} sign-ins with a wrong password to your account in the last {{ minutes }} minutes. "
+        "If that was not you, you need do nothing: the addresses they came from are held back for a while, and you "
+        "can still sign in as usual. Never give your password to anyone."),
 }
 TYPES = sorted({t for t, _ in DEFAULTS})
 SAMPLE = {"tracking_number": "SNJ-26-7K3Q9X", "service_name": "Akta Kelahiran", "tenant_name": "Kabupaten Sinjai",
           "status": "in_review", "status_label": "sedang diperiksa", "note": "Contoh catatan", "step": "verification",
-          "sla_due": "04-12-2026 16:00", "subscription_id": "sub123"}
+          "sla_due": "04-12-2026 16:00", "subscription_id": "sub123", "failures": 10, "minutes": 5}
 
 
 def render(type_: str, lang: str, params: dict[str, Any],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
@@ -12,12 +13,22 @@ from mppi.contracts.errors import (
     AgencyExists,
     InvalidCredentials,
     NotFound,
+    RateLimited,
     TenantExists,
 )
-from mppi.contracts.events import AccountCreated, AccountDeactivated, TenantCreated, TenantUpdated
-from mppi.runtime.database import UnitOfWork, id_for_request, new_id
+from mppi.contracts.events import (
+    AccountCreated,
+    AccountDeactivated,
+    SignInFailuresRepeated,
+    TenantCreated,
+    TenantUpdated,
+    TokenRevoked,
+)
+from mppi.runtime.database import UnitOfWork, id_for_request, new_id, utcnow
 from services.tenants import repository as repo
+from services.tenants.domain import sign_in
 from services.tenants.domain.accounts import Account, check_nik
+from services.tenants.domain.sign_in import SignInPolicy
 from services.tenants.domain.tenant import new_tenant
 
 UowFactory = Callable[[], UnitOfWork]
@@ -29,7 +40,7 @@ class Hasher(Protocol):
 
 
 class TokenIssuer(Protocol):
-    def __call__(self, *, account_id: str, roles: list[str], tenant: str | None, name: str = "") -> tuple[str, int]:
+    def __call__(self, *, account_id: str, roles: list[str], tenant: str | None) -> tuple[str, int]:
         ...
 
 
@@ -106,16 +117,82 @@ def register_citizen(cmd: c.Register, *, request_key: str, uow: UowFactory, hash
     return account.public()
 
 
-def issue_token(cmd: c.TokenRequest, *, uow: UowFactory, hasher: Hasher, issuer: TokenIssuer) -> dict[str, Any]:
+def issue_token(cmd: c.TokenRequest, *, network: str, uow: UowFactory, hasher: Hasher, issuer: TokenIssuer,
+                policy: SignInPolicy) -> dict[str, Any]:
+    """A token for the right password. Only failures count, per account and client ``network`` (the gateway's
+    ``client_key``): a network with too many is refused before its password is checked (``sign_in.refusal``), a clean
+    one never is; past the policy's count the account's holder is told (``SignInFailuresRepeated``)."""
+    email = c.normalize_email(cmd.username)
+    key, now = sign_in.email_key(email), utcnow()
     with uow() as u:
-        account = repo.get_account_by_email(u, c.normalize_email(cmd.username))
+        account = repo.get_account_by_email(u, email)
+        seen = repo.recent_failures(u, key, network, since=now - policy.window, cap=policy.failures)
+    wait = sign_in.refusal(policy, seen, now)
+    if wait is not None:
+        raise RateLimited(f"too many failed sign-ins; try again in {wait} s", retry_after=wait)
     if account is None or not account.active:
         hasher.verify(_DUMMY_HASH, cmd.password)  # same work either way: no account enumeration by timing
+        right = False
+    else:
+        right = hasher.verify(account.password_hash, cmd.password)
+    if not right:
+        _failed(account, key, network, seen.for_account + 1, now=now, uow=uow, policy=policy)
         raise InvalidCredentials("wrong email or password")
-    if not hasher.verify(account.password_hash, cmd.password):
-        raise InvalidCredentials("wrong email or password")
-    token, ttl = issuer(account_id=account.id, roles=account.roles, tenant=account.tenant, name=account.full_name)
+    if seen.from_network:  # the holder got it right from here: this network starts clean again
+        with uow() as u:
+            repo.clear_failures(u, key, network)
+            u.commit()
+    token, ttl = issuer(account_id=account.id, roles=account.roles, tenant=account.tenant)
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
+
+
+def _failed(account: Account | None, key: str, network: str, account_failures: int, *, now: datetime,
+            uow: UowFactory, policy: SignInPolicy) -> None:
+    with uow() as u:
+        repo.add_failure(u, key, network, now)
+        if account is not None and account.active and account_failures >= policy.failures:
+            told_at = repo.failures_told_at(u, account.id)  # locked: two failures at once tell once
+            if sign_in.tell_holder(policy, account_failures, told_at, now):
+                repo.mark_failures_told(u, account.id, now)
+                u.emit(SignInFailuresRepeated(tenant=account.tenant, account_id=account.id, failures=account_failures,
+                                              window_seconds=int(policy.window.total_seconds())))
+        u.commit()
+
+
+def revoke_token(account_id: str, jti: str, expires_at: float, *, uow: UowFactory) -> None:
+    """Sign a token out (by its id) until it expires: every gateway hears of it (``TokenRevoked``). Again: nothing."""
+    expires = datetime.fromtimestamp(expires_at, UTC)
+    if expires <= utcnow():
+        return
+    with uow() as u:
+        if repo.revoked(u, jti):
+            return
+        try:
+            repo.add_revoked(u, jti, account_id, expires)
+            u.emit(TokenRevoked(tenant=None, account_id=account_id, jti=jti, expires_at=expires))
+            u.commit()
+        except IntegrityError:  # the same sign-out twice at once: the other one told the gateways
+            return
+
+
+def list_revoked_tokens(*, uow: UowFactory) -> list[dict[str, Any]]:
+    """Tokens signed out that have not expired yet: a starting gateway refuses them too."""
+    with uow() as u:
+        return [{"jti": jti, "expires_at": at.timestamp()} for jti, at in repo.unexpired_revoked(u, utcnow())]
+
+
+def sweep_sign_in_records(*, uow: UowFactory, policy: SignInPolicy, batch: int = 5000) -> int:
+    """Forget failures older than the window and revoked tokens that expired, in batches; how many rows went."""
+    total = 0
+    while True:
+        now = utcnow()
+        with uow() as u:
+            gone = repo.sweep_sign_in_records(u, failures_before=now - policy.window, now=now,
+                                              batch=batch)
+            u.commit()
+        total += gone
+        if gone < batch:
+            return total
 
 
 def get_me(account_id: str, *, uow: UowFactory) -> dict[str, Any]:
@@ -209,8 +286,10 @@ def ensure_platform_admin(email: str, password: str, *, uow: UowFactory, hasher:
     with uow() as u:
         account = repo.get_account_by_email(u, email)
         if account is None:
-            repo.add_account(u, Account(id=new_id(), email=email, full_name="Platform admin",
-                                        password_hash=hasher.hash(password), roles=["platform_admin"]))
+            account = Account(id=new_id(), email=email, full_name="Platform admin",
+                              password_hash=hasher.hash(password), roles=["platform_admin"])
+            repo.add_account(u, account)
+            u.emit(_created(account))  # notifications keeps its contact: it is told of failed sign-ins too
         else:
             if not hasher.verify(account.password_hash, password):
                 account.password_hash = hasher.hash(password)

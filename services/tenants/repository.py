@@ -1,11 +1,14 @@
 """Load and save tenants, agencies and accounts through a unit of work's connection."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from mppi.runtime.database import UnitOfWork, utcnow
 from services.tenants import orm
 from services.tenants.domain.accounts import Account
+from services.tenants.domain.sign_in import RecentFailures
 from services.tenants.domain.tenant import Tenant
 
 CONFIG_KEYS = ("branding", "menu", "dashboard", "office_hours", "holidays")
@@ -114,3 +117,57 @@ def list_agencies(uow: UnitOfWork, tenant: str) -> list[dict]:
 def inactive_account_ids(uow: UnitOfWork) -> list[str]:
     a = orm.accounts
     return [r.id for r in uow.execute(sa.select(a.c.id).where(a.c.active.is_(False)))]
+
+
+# -- sign-in failures and revoked tokens -----------------------------------------------------------------------------
+
+def recent_failures(uow: UnitOfWork, email_key: str, network: str, *, since: datetime, cap: int) -> RecentFailures:
+    """The network's failures for the account since ``since`` (its newest ``cap``), and the account's (up to cap)."""
+    f = orm.sign_in_failures
+    mine = uow.execute(sa.select(f.c.at).where(f.c.email_key == email_key, f.c.network == network, f.c.at > since)
+                       .order_by(f.c.at.desc()).limit(cap)).scalars().all()
+    everyone = sa.select(f.c.id).where(f.c.email_key == email_key, f.c.at > since).limit(cap).subquery()
+    total = uow.execute(sa.select(sa.func.count()).select_from(everyone)).scalar_one()
+    return RecentFailures(from_network=sorted(mine), for_account=total)
+
+
+def add_failure(uow: UnitOfWork, email_key: str, network: str, at: datetime) -> None:
+    uow.execute(orm.sign_in_failures.insert().values(email_key=email_key, network=network, at=at))
+
+
+def clear_failures(uow: UnitOfWork, email_key: str, network: str) -> None:
+    f = orm.sign_in_failures
+    uow.execute(f.delete().where(f.c.email_key == email_key, f.c.network == network))
+
+
+def failures_told_at(uow: UnitOfWork, account_id: str) -> datetime | None:
+    a = orm.accounts
+    return uow.execute(sa.select(a.c.failures_told_at).where(a.c.id == account_id).with_for_update()).scalar()
+
+
+def mark_failures_told(uow: UnitOfWork, account_id: str, at: datetime) -> None:
+    uow.execute(orm.accounts.update().where(orm.accounts.c.id == account_id).values(failures_told_at=at))
+
+
+def revoked(uow: UnitOfWork, jti: str) -> bool:
+    r = orm.revoked_tokens
+    return uow.execute(sa.select(r.c.jti).where(r.c.jti == jti)).first() is not None
+
+
+def add_revoked(uow: UnitOfWork, jti: str, account_id: str, expires_at: datetime) -> None:
+    uow.execute(orm.revoked_tokens.insert().values(jti=jti, account_id=account_id, expires_at=expires_at))
+
+
+def unexpired_revoked(uow: UnitOfWork, now: datetime) -> list[tuple[str, datetime]]:
+    r = orm.revoked_tokens
+    return [(row.jti, row.expires_at) for row in uow.execute(sa.select(r.c.jti, r.c.expires_at)
+                                                              .where(r.c.expires_at > now))]
+
+
+def sweep_sign_in_records(uow: UnitOfWork, *, failures_before: datetime, now: datetime, batch: int) -> int:
+    """Delete one batch of failures older than the window and of revoked tokens already expired; how many."""
+    f, r = orm.sign_in_failures, orm.revoked_tokens
+    old = sa.select(f.c.id).where(f.c.at < failures_before).limit(batch).scalar_subquery()
+    expired = sa.select(r.c.jti).where(r.c.expires_at < now).limit(batch).scalar_subquery()
+    return (uow.execute(f.delete().where(f.c.id.in_(old))).rowcount
+            + uow.execute(r.delete().where(r.c.jti.in_(expired))).rowcount)

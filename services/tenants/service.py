@@ -1,7 +1,10 @@
 """The tenants nameko service: thin RPC entrypoints over the use cases in ``handlers``."""
 from __future__ import annotations
 
+import logging
+
 from nameko.extensions import DependencyProvider
+from nameko.timer import timer
 
 from mppi.contracts import tenants as c
 from mppi.contracts.errors import MppiError, parse
@@ -10,7 +13,9 @@ from mppi.runtime.database import make_engine, new_id, uow_factory
 from mppi.runtime.providers import Database, Observability, database_url
 from mppi.runtime.rpc import rpc
 from services.tenants import handlers, orm
-from services.tenants.dependencies import Argon2Hasher, Passwords, Tokens
+from services.tenants.dependencies import Argon2Hasher, Passwords, SignIn, Tokens
+
+log = logging.getLogger(__name__)
 
 
 class AdminAtStart(DependencyProvider):
@@ -36,6 +41,7 @@ class TenantsService:
     uow = Database(orm.metadata)
     hasher = Passwords()
     issue = Tokens()
+    sign_in = SignIn()
     admin = AdminAtStart()
 
     @rpc
@@ -68,9 +74,23 @@ class TenantsService:
                                          hasher=self.hasher)
 
     @rpc(expected_exceptions=MppiError)
-    def issue_token(self, payload: dict) -> dict:
-        return handlers.issue_token(parse(c.TokenRequest, payload), uow=self.uow, hasher=self.hasher,
-                                    issuer=self.issue)
+    def issue_token(self, payload: dict, network: str = "") -> dict:
+        return handlers.issue_token(parse(c.TokenRequest, payload), network=network[:64], uow=self.uow,
+                                    hasher=self.hasher, issuer=self.issue, policy=self.sign_in)
+
+    @rpc(expected_exceptions=MppiError)
+    def revoke_token(self, account_id: str, jti: str, expires_at: float) -> None:
+        handlers.revoke_token(account_id, jti, expires_at, uow=self.uow)
+
+    @rpc(expected_exceptions=MppiError)
+    def list_revoked_tokens(self) -> list[dict]:
+        return handlers.list_revoked_tokens(uow=self.uow)
+
+    @timer(interval=3600)
+    def sweep_sign_in_records(self) -> None:
+        swept = handlers.sweep_sign_in_records(uow=self.uow, policy=self.sign_in)
+        if swept:
+            log.info("swept %d old sign-in failures and expired revoked tokens", swept)
 
     @rpc(expected_exceptions=MppiError)
     def get_me(self, account_id: str) -> dict:

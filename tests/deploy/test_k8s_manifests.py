@@ -5,7 +5,8 @@ built-in object is validated strictly (unknown fields are errors) against the Ku
 kubernetes-validate, every custom resource against the trimmed CRD schemas in tests/deploy/crds. Then the
 platform's rules: limits, probes, non-root, read-only root, pinned images, one autoscaler and one PDB per
 Deployment, migrations only in Jobs, commands and settings the code really has, network isolation, an Ingress
-that serves every public route and neither /metrics nor /readyz, and a dashboard on metrics that exist.
+that serves every public route on the public port alone (/readyz and /metrics answer on the internal one), limits
+connections per client and buffers bodies before the gateway, and a dashboard on metrics that exist.
 """
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ RUNNER = "mppi.runtime.runner"
 MIGRATIONS = "mppi.runtime.migrations"
 BROKER_LABELS = {"app.kubernetes.io/name": "mppi-rabbitmq"}
 DB_LABEL = "database.mppi.go.id/{}"
-# the gateway paths kept inside the cluster: kubelet probes and Prometheus reach the pods directly
-CLUSTER_ONLY_PATHS = {"/metrics", "/readyz", "/healthz"}
+# the gateway's public-port paths kept inside the cluster: kubelet probes reach the pods directly
+CLUSTER_ONLY_PATHS = {"/healthz"}
+INTERNAL_PATHS = {"/metrics", "/readyz"}  # on the gateway's internal port only
 # Secrets that operators generate (not in a template): CloudNativePG's per-cluster application credentials
 # secrets only a service (and its migration Job) holds
 SERVICE_SECRETS = {"notifications": {"MPPI_DATA_KEY"}}
@@ -523,10 +525,12 @@ def test_probes_and_monitors_use_the_ports_the_settings_open(overlay):
         assert container["readinessProbe"]["httpGet"]["port"] == "metrics"
     gateway_cfg = named("ConfigMap", "mppi-gateway-config", overlay)["data"]
     (container,) = pod_spec(gateway(overlay))["containers"]
-    assert {p["name"]: p["containerPort"] for p in container["ports"]}["http"] == int(gateway_cfg["MPPI_GATEWAY_PORT"])
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports["http"] == int(gateway_cfg["MPPI_GATEWAY_PORT"])
+    assert ports["internal"] == int(gateway_cfg["MPPI_INTERNAL_PORT"])
     assert gateway_cfg["MPPI_GATEWAY_HOST"] == "0.0.0.0"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "internal"}
 
 
 # -- the gateway's Ingress: every public route, and neither /metrics nor /readyz -----------------------------
@@ -557,7 +561,8 @@ def test_the_ingress_serves_every_public_route_and_keeps_metrics_and_readiness_i
     paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
     assert {p["backend"]["service"]["name"] for p in paths} == {"mppi-gateway"}
     rules = gateway_rules()
-    assert CLUSTER_ONLY_PATHS <= set(rules)
+    assert CLUSTER_ONLY_PATHS <= set(rules) and not INTERNAL_PATHS & set(rules)  # not on the public port at all
+    assert {p["backend"]["service"]["port"]["name"] for p in paths} == {"http"}
     for rule in rules:
         concrete = re.sub(r"<[^>]+>", "x", rule)
         assert ingress_admits(paths, concrete) == (rule not in CLUSTER_ONLY_PATHS), rule
@@ -675,6 +680,18 @@ def test_production_runs_a_three_node_rabbitmq_whose_vhost_makes_durable_queues_
     assert all(pattern.search(q) for s in SERVICES for q in service_queues(s))
 
 
+def test_both_brokers_run_the_shovel_that_moves_each_regions_feed_to_a_vhost_of_its_own():
+    """Notifications makes the regions' feed vhosts and shovels through the management API; without the plugin the
+    first AMQP subscription fails. The production vhost's quorum policy does not reach the feed's source queues
+    (notifications bounds those with a policy of its own)."""
+    plugins = named("ConfigMap", "mppi-rabbitmq-config", "dev")["data"]["enabled_plugins"]
+    assert {"rabbitmq_management", "rabbitmq_shovel"} <= set(re.findall(r"rabbitmq_\w+", plugins))
+    (cluster,) = of_kind("RabbitmqCluster", "production")
+    assert "rabbitmq_shovel" in cluster["spec"]["rabbitmq"]["additionalPlugins"]
+    (policy,) = of_kind("Policy", "production")
+    assert not re.search(policy["spec"]["pattern"], "feed.sinjai")
+
+
 # -- monitoring ----------------------------------------------------------------------------------------------
 
 DASHBOARD = K8S / "components" / "monitoring" / "mppi-dashboard.json"
@@ -736,7 +753,36 @@ def test_prometheus_scrapes_the_gateway_services_broker_and_databases():
         assert {p["name"] for p in svc["spec"]["ports"]} == {"metrics"}
     gw = named("Service", "mppi-gateway", "production")
     assert selects(monitors["mppi-gateway"]["spec"]["selector"], gw["metadata"]["labels"])
-    assert monitors["mppi-gateway"]["spec"]["endpoints"][0]["path"] == "/metrics"
+    assert monitors["mppi-gateway"]["spec"]["endpoints"][0] == {"port": "internal", "path": "/metrics",
+                                                                 "interval": "30s"}
+    assert {p["name"] for p in gw["spec"]["ports"]} == {"http", "internal"}
+
+
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_the_ingress_limits_connections_per_client_and_buffers_bodies_before_the_gateway(overlay):
+    """Slowloris and connection floods are met at the ingress first (its per-client connection cap, a whole body
+    read before it is passed on), and the gateway's own guards are configured behind it."""
+    (ingress,) = of_kind("Ingress", overlay)
+    notes = ingress["metadata"]["annotations"]
+    gateway_cfg = named("ConfigMap", "mppi-gateway-config", overlay)["data"]
+    per_client = int(gateway_cfg["MPPI_MAX_CONNECTIONS_PER_CLIENT"])
+    assert 0 < int(notes["nginx.ingress.kubernetes.io/limit-connections"]) <= per_client
+    assert notes["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "on"
+    from gateway.application_routes import MAX_UPLOAD
+
+    assert notes["nginx.ingress.kubernetes.io/proxy-body-size"] == f"{MAX_UPLOAD // 2**20}m"
+    assert 0 < float(gateway_cfg["MPPI_REQUEST_HEAD_SECONDS"]) <= 10
+    assert per_client >= 100  # a carrier-grade NAT puts many honest browsers behind one address
+    # Prometheus alone reaches the internal port; the ingress controller only the public one
+    for policy in policies(overlay, pod_labels(gateway(overlay)), "Ingress"):
+        for rule in policy["spec"].get("ingress", []):
+            ports = {p["port"] for p in rule.get("ports", [])}
+            namespaces = {peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                          for peer in rule["from"]}
+            if int(gateway_cfg["MPPI_INTERNAL_PORT"]) in ports:
+                assert namespaces == {"monitoring"}, policy["metadata"]["name"]
+            if "ingress-nginx" in namespaces:
+                assert ports == {int(gateway_cfg["MPPI_GATEWAY_PORT"])}, policy["metadata"]["name"]
 
 
 # -- the image -----------------------------------------------------------------------------------------------

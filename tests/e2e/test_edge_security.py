@@ -1,5 +1,7 @@
-"""The gateway's HTTP edge under attack: rate limits keyed on the real client behind the ingress (and per account),
-cluster-only paths, security headers on an https deployment, bounded metric labels, and forged tokens.
+"""The gateway's HTTP edge under attack: rate limits keyed on the real client behind the ingress, failed sign-ins
+counted per account and client network (nobody locks anyone out),
+/readyz and /metrics on the internal port only, security headers on an https deployment, bounded metric labels,
+and forged tokens.
 
 A second gateway runs with the ingress at 127.0.0.2 (MPPI_TRUSTED_PROXIES): a request sent from 127.0.0.2 came
 "through the ingress", one from 127.0.0.1 reached the pod directly (as kubelet and Prometheus do)."""
@@ -17,13 +19,14 @@ import jwt
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
+from journeys import new_citizen
 from support import Client, wait_for
 
 from devtools.platform import free_port
 
 INGRESS = "127.0.0.2"
 PUBLIC_URL = "https://layanan.example.go.id"
-LIMITS = "auth=4/600,account=3/600,api=600/60"
+LIMITS = "auth=4/600,api=600/60"
 
 
 class _From(HTTPAdapter):
@@ -39,8 +42,9 @@ class _From(HTTPAdapter):
 
 
 class Edge:
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, internal_url: str):
         self.base_url = base_url
+        self.internal_url = internal_url  # /readyz and /metrics: kubelet and Prometheus
         self.direct = requests.Session()
         self.ingress = requests.Session()
         self.ingress.mount("http://", _From(INGRESS))
@@ -73,7 +77,7 @@ def edge(platform):
     token_key = (platform.var_dir / "token.key").read_text().strip()
     platform.start_gateway("gateway-edge", port=port, MPPI_TRUSTED_PROXIES=f"{INGRESS}/32",
                            MPPI_PUBLIC_URL=PUBLIC_URL, MPPI_RATE_LIMITS=LIMITS, MPPI_TOKEN_SECRET=token_key)
-    e = Edge(f"http://127.0.0.1:{port}")
+    e = Edge(f"http://127.0.0.1:{port}", platform.internal_url(f"http://127.0.0.1:{port}"))
     try:
         wait_for(lambda: _ready(e), timeout=60, message="the gateway behind the ingress")
         yield e
@@ -83,7 +87,7 @@ def edge(platform):
 
 def _ready(e: Edge) -> bool:
     try:
-        return e.direct.get(e.base_url + "/readyz", timeout=5).status_code == 200
+        return e.direct.get(e.internal_url + "/readyz", timeout=5).status_code == 200
     except requests.RequestException:
         return False
 
@@ -135,34 +139,82 @@ def test_a_client_cannot_pick_its_own_key_with_x_forwarded_for(edge):
     assert through == [401] * 4 + [429]
 
 
-def test_guessing_one_accounts_password_from_many_addresses_is_slowed_too(edge):
-    victim = _email()
-    spellings = [victim, victim.upper(), f"  {victim} "]
-    assert [edge.api_sign_in(_address(), e).status_code for e in spellings] == [401] * 3
-    refused = edge.api_sign_in(_address(), victim)
+class Loopback:
+    """The platform's own gateway (no limits of its own: the platform's MPPI_RATE_LIMITS is ``account=10/600``),
+    reached from any 127.x.y.z: each source address is a client network of its own."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    def sign_in(self, source: str, email: str, password: str = "wrong-password") -> requests.Response:
+        with requests.Session() as s:
+            s.mount("http://", _From(source))
+            return s.post(self.base_url + "/api/v1/auth/token", json={"username": email, "password": password},
+                          timeout=30)
+
+    def sign_in_page(self, source: str, email: str, password: str = "wrong-password") -> requests.Response:
+        csrf = uuid.uuid4().hex
+        with requests.Session() as s:
+            s.mount("http://", _From(source))
+            return s.post(self.base_url + "/masuk", data={"email": email, "password": password, "csrf": csrf},
+                          cookies={"mppi_csrf": csrf}, allow_redirects=False, timeout=30)
+
+
+def _loopback() -> str:
+    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+def test_nobody_locks_an_account_out_by_guessing_and_its_holder_is_told(platform, anon):
+    """Only failures count, per account and client network: the network that guessed is refused, a clean one
+    signing in right never is (before, ten wrong passwords from anywhere refused the right one for minutes)."""
+    gateway = Loopback(platform.base_url)
+    citizen, victim = new_citizen(anon)
+    attacker = _loopback()
+    spellings = [victim, victim.upper(), f"  {victim} "]  # one account, however it is written
+    assert [gateway.sign_in(attacker, spellings[i % 3]).status_code for i in range(10)] == [401] * 10
+    refused = gateway.sign_in(attacker, victim)
     assert refused.status_code == 429 and refused.json()["code"] == "RATE_LIMITED"
     assert int(refused.headers["Retry-After"]) >= 1
-    page = edge.sign_in_page(_address(), victim)  # the web sign-in shares the account's bucket
+    assert gateway.sign_in(attacker, victim, "rahasia-123").status_code == 429  # the guessing network waits
+    assert gateway.sign_in(_loopback(), victim, "rahasia-123").status_code == 200  # the holder: never refused
+    page = gateway.sign_in_page(attacker, victim)  # the web sign-in counts the same failures
     assert page.status_code == 429 and "Terlalu banyak" in page.text
-    assert edge.api_sign_in(_address(), _email()).status_code == 401  # other accounts are not affected
+    assert gateway.sign_in_page(_loopback(), victim, "rahasia-123").status_code == 303
+    # a guess spread over many networks: once the account had 10 failures, each new network may fail 3 times
+    spread = _loopback()
+    assert [gateway.sign_in(spread, victim).status_code for _ in range(4)] == [401] * 3 + [429]
+    assert gateway.sign_in(_loopback(), victim, "rahasia-123").status_code == 200
+    assert gateway.sign_in(attacker, _email()).status_code == 401  # other accounts are not affected
+    told = wait_for(lambda: [n for n in citizen.get("/api/v1/me/notifications").json()["items"]
+                             if n["type"] == "sign_in_failures"], message="the holder's warning")
+    assert len(told) == 1 and "10" in told[0]["body"]  # one warning an hour, not one per failure
 
 
-# -- cluster-only paths --------------------------------------------------------------------------------------------
+def test_the_platform_admin_cannot_be_locked_out(platform):
+    gateway, attacker = Loopback(platform.base_url), _loopback()
+    codes = [gateway.sign_in(attacker, platform.admin_email).status_code for _ in range(11)]
+    assert codes == [401] * 10 + [429]
+    r = gateway.sign_in(_loopback(), platform.admin_email, platform.admin_password)
+    assert r.status_code == 200, r.text
 
-def test_metrics_and_readyz_are_not_found_through_the_ingress_but_answer_directly(edge):
+
+# -- the internal port ---------------------------------------------------------------------------------------------
+
+def test_metrics_and_readyz_are_not_found_on_the_public_port_but_answer_on_the_internal_one(edge):
     for path in ("/metrics", "/readyz", "/metrics/", "/readyz?x=1"):
-        r = edge.via_ingress("GET", path, _address())
-        assert r.status_code == 404, path
-        assert r.headers["Content-Type"] == "application/problem+json"
+        for r in (edge.via_ingress("GET", path, _address()), edge.via_ingress("GET", path, None),
+                  edge.direct.get(edge.base_url + path, timeout=10)):
+            assert r.status_code == 404, path
+            assert r.headers["Content-Type"] == "application/problem+json"
     assert edge.via_ingress("GET", "/healthz", _address()).status_code == 200
-    assert edge.direct.get(edge.base_url + "/metrics", timeout=10).status_code == 200  # Prometheus
-    assert edge.direct.get(edge.base_url + "/readyz", timeout=10).status_code == 200  # kubelet
-    assert edge.via_ingress("GET", "/readyz", None).status_code == 200  # from a trusted address, not forwarded
+    assert edge.direct.get(edge.internal_url + "/metrics", timeout=10).status_code == 200  # Prometheus
+    assert edge.direct.get(edge.internal_url + "/readyz", timeout=10).status_code == 200  # kubelet
+    assert edge.direct.get(edge.internal_url + "/api/v1/tenants", timeout=10).status_code == 404  # nothing else
 
 
 def test_random_methods_and_paths_do_not_grow_the_metric_series(edge):
     def series() -> set[str]:
-        text = edge.direct.get(edge.base_url + "/metrics", timeout=10).text
+        text = edge.direct.get(edge.internal_url + "/metrics", timeout=10).text
         return {line.rsplit(" ", 1)[0] for line in text.splitlines() if line.startswith("gateway_requests_total{")}
 
     before = series()

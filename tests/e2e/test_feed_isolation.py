@@ -85,7 +85,7 @@ def attack(b_url: str, b: dict, a_names: dict, a_url: str, platform_vhost: str) 
 
 
 def test_region_b_reaches_nothing_of_region_a_or_the_platform_and_a_leaves_nothing(platform, anon, admin):
-    a, b = make_region(admin, "16.05"), make_region(admin, "16.06")
+    a, b = make_region(admin, "16.10"), make_region(admin, "16.11")
     sub_a, sub_b = subscribe(a), subscribe(b)
     a_amqp, b_amqp = sub_a["amqp"], sub_b["amqp"]
     platform_vhost = unquote(urlsplit(platform.amqp_uri).path[1:])
@@ -153,7 +153,7 @@ def test_region_b_reaches_nothing_of_region_a_or_the_platform_and_a_leaves_nothi
 
 
 def test_a_second_subscriber_of_a_region_keeps_the_feed_when_the_first_is_revoked(platform, anon, admin):
-    region = make_region(admin, "16.07")
+    region = make_region(admin, "16.12")
     first, second = subscribe(region), subscribe(region)
     assert first["amqp"]["vhost"] == second["amqp"]["vhost"]
     conn = connect(first["amqp"]["url"])

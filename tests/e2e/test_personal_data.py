@@ -87,7 +87,7 @@ def test_no_nik_phone_or_email_leaves_through_logs_metrics_feed_or_webhooks(debu
     receiver.close()
     webhooks = [str(h) + b.decode("utf-8", "replace") for _, h, b in receiver.calls]
 
-    metrics = [requests.get(f"{platform.base_url}/metrics", timeout=5).text]
+    metrics = [requests.get(f"{platform.internal_url()}/metrics", timeout=5).text]
     metrics += [requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
                 for name, port in platform.metrics_ports.items() if platform.procs.get(name)]
     logs = {name: platform.log(name) for name in platform.procs}

@@ -550,10 +550,13 @@ def test_a_subscriber_stays_within_its_limits_and_its_queues_are_bounded(vhost):
         while mgmt(f"/queues/{f}/{quote(names[0], safe='')}").json().get("messages", 0) < 3:
             assert time.monotonic() < deadline, "the events did not come through the shovel"
             time.sleep(0.05)
-        queue = mgmt(f"/queues/{f}/{quote(names[0], safe='')}").json()
-        assert queue["effective_policy_definition"]["max-length"] == 3
-        assert queue["effective_policy_definition"]["overflow"] == "drop-head"
-        assert queue["effective_policy_definition"]["expires"] == 14 * 86_400_000
+        # the management API fills a queue's record in steps (its stats first): wait for the policy's part
+        while "effective_policy_definition" not in (queue := mgmt(f"/queues/{f}/{quote(names[0], safe='')}").json()):
+            assert time.monotonic() < deadline, f"no effective policy on the subscriber's queue: {queue}"
+            time.sleep(0.05)
+        policy = queue["effective_policy_definition"]
+        assert policy["max-length"] == 3 and policy["overflow"] == "drop-head"
+        assert policy["expires"] == 14 * 86_400_000
         # drop-head: the newest three stay, the shovel was never held up
         assert [e["id"] for e in drain(ch, names[0], expect=3)] == [e["id"] for e in events[2:]]
     finally:

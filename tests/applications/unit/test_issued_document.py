@@ -4,7 +4,7 @@ import pytest
 import zxingcpp
 
 from services.applications.documents import IssuedDocument, latin1_safe, render_issued_document
-from services.applications.domain.verification import make_code, read_code
+from services.applications.domain.verification import code_attests, legacy_code, make_code, tracking_number_of
 
 SECRET = b"s" * 32
 TRACKING = "BKT-26-7K3Q9X"
@@ -12,7 +12,7 @@ BASE32 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
 
 def document(**changes) -> IssuedDocument:
-    code = make_code(SECRET, TRACKING)
+    code = make_code(SECRET, TRACKING, FACTS)
     fields = dict(
         region_name="Pemerintah Kota Bukittinggi", primary_color="#0B6E4F",
         service_name="Dinas Kependudukan dan Pencatatan Sipil - Akta Kelahiran",
@@ -33,30 +33,56 @@ def first_page_barcodes(pdf: bytes) -> list[str]:
 
 # --- the verification code -------------------------------------------------------------------------------------
 
+FACTS = {"tracking_number": TRACKING, "region_code": "13.75", "region_name": "Kota Bukittinggi",
+         "service_name": "Akta Kelahiran", "output_name": "Kutipan Akta Kelahiran", "holder": "Siti Nurhaliza",
+         "issued_at": "2026-11-29T14:05:00+07:00", "timezone": "Asia/Jakarta",
+         "details": [["NIK", "1375********0003"], ["Nama anak", "Muhammad Rizky Pratama"]]}
+
+
 def test_a_code_round_trips_and_is_short_readable_and_url_safe():
-    code = make_code(SECRET, TRACKING)
+    code = make_code(SECRET, TRACKING, FACTS)
     tracking, _, signature = code.partition(".")
-    assert tracking == TRACKING
+    assert tracking == TRACKING == tracking_number_of(code)
     assert len(signature) == 16 and set(signature) <= BASE32
-    assert read_code(SECRET, code) == TRACKING
-    assert make_code(SECRET, TRACKING) == code  # deterministic: the same document always shows the same code
+    assert code_attests(SECRET, code, FACTS)
+    assert make_code(SECRET, TRACKING, dict(reversed(FACTS.items()))) == code  # the same facts, the same code
 
 
-@pytest.mark.parametrize("position", range(len(make_code(SECRET, TRACKING))))
+@pytest.mark.parametrize("position", range(len(make_code(SECRET, TRACKING, FACTS))))
 def test_changing_any_character_of_a_code_is_refused(position):
-    code = make_code(SECRET, TRACKING)
+    code = make_code(SECRET, TRACKING, FACTS)
     for replacement in ("A", "7", "-", ".", "a", "Z"):
         if replacement != code[position]:
             tampered = code[:position] + replacement + code[position + 1:]
-            assert read_code(SECRET, tampered) is None, tampered
+            assert not code_attests(SECRET, tampered, FACTS), tampered
+
+
+@pytest.mark.parametrize(("fact", "edited"), [
+    ("holder", "Budi Santoso"), ("service_name", "Izin Reklame"), ("output_name", "Kutipan Akta Kematian"),
+    ("issued_at", "2026-11-30T14:05:00+07:00"), ("region_name", "Kabupaten Palsu"),
+    ("details", [["NIK", "1375********0003"], ["Nama anak", "Muhammad Rizky Pratami"]]), ("details", []),
+])
+def test_a_genuine_code_does_not_attest_edited_facts(fact, edited):
+    # the attack: a real receipt's code, copied onto a receipt whose name, service or details were changed
+    code = make_code(SECRET, TRACKING, FACTS)
+    assert not code_attests(SECRET, code, {**FACTS, fact: edited})
+    assert not code_attests(SECRET, code, {k: v for k, v in FACTS.items() if k != fact})
 
 
 def test_codes_made_with_another_key_or_for_another_tracking_number_are_refused():
-    assert read_code(SECRET, make_code(b"another key" * 3, TRACKING)) is None
-    other = make_code(SECRET, "BKT-26-ZZZZZZ")
+    assert not code_attests(SECRET, make_code(b"another key" * 3, TRACKING, FACTS), FACTS)
+    other_facts = {**FACTS, "tracking_number": "BKT-26-ZZZZZZ"}
+    other = make_code(SECRET, "BKT-26-ZZZZZZ", other_facts)
     forged = TRACKING + "." + other.partition(".")[2]  # a real signature, moved to another tracking number
-    assert read_code(SECRET, forged) is None
-    assert read_code(SECRET, other) == "BKT-26-ZZZZZZ"
+    assert not code_attests(SECRET, forged, other_facts) and not code_attests(SECRET, forged, FACTS)
+    assert code_attests(SECRET, other, other_facts)
+
+
+def test_a_legacy_code_still_attests_its_tracking_number_and_neither_version_passes_for_the_other():
+    legacy = legacy_code(SECRET, TRACKING)
+    assert code_attests(SECRET, legacy, None)
+    assert not code_attests(SECRET, legacy, FACTS)
+    assert not code_attests(SECRET, make_code(SECRET, TRACKING, FACTS), None)
 
 
 @pytest.mark.parametrize("garbage", [
@@ -65,16 +91,16 @@ def test_codes_made_with_another_key_or_for_another_tracking_number_are_refused(
     "BKT-26-7K3Q9X.AAAAAAAAAAAAAAAA=", "bkt-26-7k3q9x.aaaaaaaaaaaaaaaa", "BKT 26.AAAAAAAAAAAAAAAA", "Ł.ŁŁŁ",
 ])
 def test_garbage_is_refused(garbage):
-    assert read_code(SECRET, garbage) is None
+    assert not code_attests(SECRET, garbage, FACTS) and not code_attests(SECRET, garbage, None)
 
 
 def test_a_code_needs_a_secret_and_a_tracking_number():
     with pytest.raises(ValueError):
-        make_code(b"", TRACKING)
+        make_code(b"", TRACKING, FACTS)
     for bad in ("", "bkt-26-7k3q9x", "BKT 26", "BKT--26", "BKT-26-7K3Q9X.X", "A" * 41):
         with pytest.raises(ValueError):
-            make_code(SECRET, bad)
-    assert read_code(b"", make_code(SECRET, TRACKING)) is None
+            make_code(SECRET, bad, FACTS)
+    assert not code_attests(b"", make_code(SECRET, TRACKING, FACTS), FACTS)
 
 
 # --- the PDF -----------------------------------------------------------------------------------------------------

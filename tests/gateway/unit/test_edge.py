@@ -18,13 +18,13 @@ def environ(peer: str, forwarded: str | None = None) -> dict:
 def test_without_trusted_proxies_a_client_cannot_pick_its_address_with_x_forwarded_for():
     edge = Edge()
     assert edge.client_address(environ("203.0.113.9", "198.51.100.1")) == "203.0.113.9"
-    assert not edge.via_proxy(environ("203.0.113.9", "198.51.100.1"))
+    assert not edge.is_trusted("203.0.113.9")
 
 
 def test_an_untrusted_peer_sending_x_forwarded_for_keeps_its_own_address():
     edge = Edge(INGRESS)
     assert edge.client_address(environ("203.0.113.9", "10.1.2.3, 198.51.100.1")) == "203.0.113.9"
-    assert not edge.via_proxy(environ("203.0.113.9", "1.2.3.4"))
+    assert not edge.is_trusted("203.0.113.9")  # its connections are capped (gateway.server)
 
 
 def test_behind_the_ingress_the_right_most_untrusted_address_is_the_client():
@@ -35,7 +35,7 @@ def test_behind_the_ingress_the_right_most_untrusted_address_is_the_client():
     # two trusted hops (a load balancer, then the ingress)
     assert edge.client_address(environ("10.0.0.7", "6.6.6.6, 198.51.100.1, 10.9.9.9")) == "198.51.100.1"
     assert edge.client_address(environ("10.0.0.7", "::ffff:198.51.100.2")) == "198.51.100.2"
-    assert edge.via_proxy(environ("10.0.0.7", "198.51.100.1"))
+    assert edge.is_trusted("10.0.0.7") and edge.is_trusted("fd00::1")  # the ingress: not capped
 
 
 def test_a_forwarded_chain_of_only_trusted_hops_or_garbage_stops_at_the_last_trusted_hop():
@@ -46,10 +46,20 @@ def test_a_forwarded_chain_of_only_trusted_hops_or_garbage_stops_at_the_last_tru
     assert edge.client_address(environ("fd00::1", "2001:db8::5")) == "2001:db8::5"
 
 
-def test_a_direct_request_without_forwarding_is_not_through_the_proxy():
+def test_a_direct_request_without_forwarding_is_its_peers():
     edge = Edge(INGRESS)
-    assert not edge.via_proxy(environ("10.0.0.7"))  # kubelet / Prometheus from inside the cluster
     assert edge.client_address(environ("10.0.0.7")) == "10.0.0.7"
+
+
+def test_an_api_answer_to_a_signed_in_caller_is_never_stored():
+    edge = Edge()
+    for signed_in in ({"HTTP_AUTHORIZATION": "Bearer x"}, {"HTTP_COOKIE": "mppi_lang=id; mppi_session=abc"}):
+        r = edge.secure(Response("{}", headers={"Cache-Control": "public, max-age=60"}),
+                        {"PATH_INFO": "/api/v1/me", **signed_in})
+        assert r.headers["Cache-Control"] == "no-store"
+    public = edge.secure(Response("{}", headers={"Cache-Control": "public, max-age=60"}),
+                         {"PATH_INFO": "/api/v1/tenants"})
+    assert public.headers["Cache-Control"] == "public, max-age=60"  # anonymous reads may be cached
 
 
 def test_unknown_methods_share_one_metric_label():

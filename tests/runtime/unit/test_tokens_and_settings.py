@@ -23,6 +23,27 @@ def test_a_token_round_trips_and_tampering_or_expiry_is_refused():
     assert tokens.verify(secret, unsigned) is None
 
 
+def test_a_token_carries_an_id_and_no_personal_data():
+    secret = b"n" * 32
+    t = tokens.issue(secret, account_id="a1", roles=["citizen"], tenant=None, ttl=60)
+    claims = jwt.decode(t, options={"verify_signature": False})  # anyone holding the token reads this
+    assert set(claims) == {"sub", "roles", "tenant", "iat", "exp", "iss", "jti"}
+    p = tokens.verify(secret, t)
+    assert p.jti == claims["jti"] and p.expires_at == claims["exp"]
+    # a token without an id could never be signed out: refused
+    no_id = jwt.encode({k: v for k, v in claims.items() if k != "jti"}, secret, algorithm="HS256")
+    assert tokens.verify(secret, no_id) is None
+
+
+def test_a_rate_limited_error_keeps_its_wait_across_the_rpc():
+    from nameko.exceptions import deserialize, serialize
+
+    from mppi.contracts.errors import RateLimited
+
+    back = deserialize(serialize(RateLimited("too many failed sign-ins; try again in 42 s", retry_after=42)))
+    assert isinstance(back, RateLimited) and back.retry_after == 42 and back.detail.endswith("42 s")
+
+
 def test_a_token_checked_once_is_still_refused_once_it_expires(monkeypatch):
     secret = b"e" * 32
     t = tokens.issue(secret, account_id="a2", roles=["citizen"], tenant=None, ttl=60)
