@@ -18,8 +18,8 @@ import uuid
 import jwt
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 from journeys import new_citizen
+from requests.adapters import HTTPAdapter
 from support import Client, wait_for
 
 from devtools.platform import free_port
