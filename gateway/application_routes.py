@@ -4,7 +4,6 @@ deleted at once), act on the workflow, read, track, verify, download (an attachm
 survey, statistics."""
 from __future__ import annotations
 
-import json
 import re
 import time
 import unicodedata
@@ -22,7 +21,7 @@ from werkzeug.wrappers import Response
 from gateway import cache
 from gateway.api import Access, PageOf
 from gateway.auth import require
-from gateway.context import Ctx, read_json, request_key
+from gateway.context import Ctx, parse_json, read_json, request_key
 from gateway.routes import api, staff_tenant, tenant_or_404
 from mppi.contracts import applications as c
 from mppi.contracts.applications import ChannelsConfig, SubscriptionCreate, TemplateOverride
@@ -101,10 +100,7 @@ def _multipart(ctx: Ctx) -> tuple[Any, list[dict[str, Any]]]:
     raw = form.get("data")
     if raw is None:
         raise BadRequest("the multipart body needs a data part holding the JSON")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise BadRequest("the data part is not valid JSON") from None
+    data = parse_json(raw, "the data part")
     refs: list[dict[str, Any]] = []
     account = require(ctx.principal).account_id
     batch = new_batch(account)

@@ -58,10 +58,28 @@ def read_json(request: Request) -> Any:
         raise PayloadTooLarge(f"the body may be at most {MAX_JSON_BODY // 1024} KB")
     if not raw.strip():
         raise BadRequest("a JSON body is required")
+    return parse_json(raw, "the body")
+
+
+MAX_JSON_DEPTH = 64  # far deeper than any form or workflow; a deeper body is refused before anything walks it
+
+
+def parse_json(raw: str | bytes, what: str) -> Any:
+    """JSON from a client (a body, a multipart data part): a 400 for anything that is not JSON or nests deeper
+    than MAX_JSON_DEPTH (validators and services recurse into what they are given)."""
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadRequest("the body is not valid JSON") from None
+        raise BadRequest(f"{what} is not valid JSON") from None
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            raise BadRequest(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
+        level = [child for node in level if isinstance(node, (dict, list))
+                 for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, (dict, list))]
+    return value
 
 
 def paginate(items: list[dict], *, key: str, limit: int, cursor: str | None) -> dict[str, Any]:
