@@ -72,13 +72,13 @@ class Settings:
         """The key that signs issued documents' verification codes."""
         env = os.environ.get("MPPI_SIGNING_SECRET")
         if env:
-            return env.encode()
+            return _given("MPPI_SIGNING_SECRET", env)
         return self._generated("MPPI_SIGNING_SECRET", "signing.key")
 
     def token_secret(self) -> bytes:
         env = os.environ.get("MPPI_TOKEN_SECRET")
         if env:
-            return env.encode()
+            return _given("MPPI_TOKEN_SECRET", env)
         return self._generated("MPPI_TOKEN_SECRET", "token.key")
 
     def data_keys(self) -> list[bytes]:
@@ -86,7 +86,7 @@ class Settings:
         MPPI_DATA_KEY, comma-separated when rotating (the first seals, any of them opens)."""
         env = os.environ.get("MPPI_DATA_KEY")
         if env:
-            return [key.strip().encode() for key in env.split(",") if key.strip()]
+            return [_given("MPPI_DATA_KEY", key.strip()) for key in env.split(",") if key.strip()]
         return [self._generated("MPPI_DATA_KEY", "data.key")]
 
     def _generated(self, name: str, filename: str) -> bytes:
@@ -95,6 +95,21 @@ class Settings:
         if self.public_url.startswith("https://"):
             raise SystemExit(f"{name} must be set when MPPI_PUBLIC_URL is https (every replica needs the same key)")
         return _shared_secret(self.var_dir / filename)
+
+
+MIN_SECRET_BYTES = 32
+
+
+def _given(name: str, value: str) -> bytes:
+    """A secret from the environment, refused (the process does not start) when it is a deploy template's
+    placeholder or shorter than 32 bytes: a guessable key signs tokens anyone could make."""
+    if "REPLACE_ME" in value:
+        raise SystemExit(f"{name} is still the placeholder of the deploy template: set a real secret "
+                         f"(python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+    secret = value.encode()
+    if len(secret) < MIN_SECRET_BYTES:
+        raise SystemExit(f"{name} must be at least {MIN_SECRET_BYTES} bytes (it has {len(secret)})")
+    return secret
 
 
 def _shared_secret(path: Path) -> bytes:

@@ -8,8 +8,8 @@ from services.notifications import orm
 
 @pytest.fixture(autouse=True)
 def data_key(monkeypatch):
-    monkeypatch.setenv("MPPI_DATA_KEY", "test-data-key")
-    return "test-data-key"
+    monkeypatch.setenv("MPPI_DATA_KEY", "test-data-key-kkkkkkkkkkkkkkkkkkkkkkkk")
+    return "test-data-key-kkkkkkkkkkkkkkkkkkkkkkkk"
 
 
 @pytest.fixture

@@ -94,10 +94,14 @@ def test_the_migration_seals_what_was_kept_in_clear_and_sending_still_works(data
         engine.dispose()
 
 
+TEST_KEY = "test-data-key-kkkkkkkkkkkkkkkkkkkkkkkk"  # what tests/notifications/conftest.py sets
+OTHER_KEY = "another-key-aaaaaaaaaaaaaaaaaaaaaaaa"
+
+
 def test_a_secret_sealed_under_another_key_is_not_opened(monkeypatch):
     stored = sealed.seal(SECRET)
-    monkeypatch.setenv("MPPI_DATA_KEY", "another-key")
+    monkeypatch.setenv("MPPI_DATA_KEY", OTHER_KEY)
     with pytest.raises(sealed.Unreadable):
         sealed.unseal(stored)
-    monkeypatch.setenv("MPPI_DATA_KEY", "another-key,test-data-key")  # rotating: the old key still opens
+    monkeypatch.setenv("MPPI_DATA_KEY", f"{OTHER_KEY},{TEST_KEY}")  # rotating: the old key still opens
     assert sealed.unseal(stored) == SECRET

@@ -99,7 +99,24 @@ def test_an_https_platform_refuses_to_generate_its_own_keys(tmp_path, monkeypatc
     for key in (cfg.token_secret, cfg.signing_secret, cfg.data_keys):
         with pytest.raises(SystemExit, match="must be set when MPPI_PUBLIC_URL is https"):
             key()
-    monkeypatch.setenv("MPPI_DATA_KEY", "new-key,old-key")
-    assert cfg.data_keys() == [b"new-key", b"old-key"]
+    new, old = "n" * 32, "o" * 40
+    monkeypatch.setenv("MPPI_DATA_KEY", f"{new},{old}")
+    assert cfg.data_keys() == [new.encode(), old.encode()]
     local = settings.load({"MPPI_VAR_DIR": str(tmp_path), "MPPI_PUBLIC_URL": "http://127.0.0.1:8000"})
     assert local.token_secret() == local.token_secret() and len(local.token_secret()) >= 32
+
+
+@pytest.mark.parametrize("name", ["MPPI_TOKEN_SECRET", "MPPI_SIGNING_SECRET", "MPPI_DATA_KEY"])
+def test_a_short_secret_or_the_templates_placeholder_is_refused_at_start(tmp_path, monkeypatch, name):
+    cfg = settings.load({"MPPI_VAR_DIR": str(tmp_path)})
+    read = {"MPPI_TOKEN_SECRET": cfg.token_secret, "MPPI_SIGNING_SECRET": cfg.signing_secret,
+            "MPPI_DATA_KEY": cfg.data_keys}[name]
+    for bad, why in (("short", "at least 32 bytes"), ("REPLACE_ME_TOKEN_SECRET_" + "x" * 20, "placeholder"),
+                     ("g" * 40 + ",short", "at least 32 bytes")):
+        monkeypatch.setenv(name, bad)
+        if "," in bad and name != "MPPI_DATA_KEY":
+            continue
+        with pytest.raises(SystemExit, match=why):
+            read()
+    monkeypatch.setenv(name, "s" * 32)
+    assert read() in (b"s" * 32, [b"s" * 32])
