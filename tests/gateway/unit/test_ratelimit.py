@@ -55,3 +55,22 @@ def test_a_flood_of_new_keys_does_not_refill_a_bucket_in_use(monkeypatch):
         if i % 50 == 0:
             with pytest.raises(RateLimited):
                 limiter.check("auth", "account:victim")  # still empty: recently used, never forgotten
+
+
+def test_accounts_behind_one_address_share_a_ceiling_of_ten_accounts_worth():
+    """Ten accounts made by one client got ten times the API limit (pen-test finding 7): every API request also takes
+    from its address's bucket, ten times ``api`` (carrier-grade NAT puts many honest citizens behind one address)."""
+    limiter = RateLimiter("api=5/60", clock=Clock())
+
+    def request(account: str, address: str) -> None:  # as Gateway.dispatch takes them
+        limiter.check("api", account)
+        limiter.check("address", address)
+
+    for n in range(ratelimit.ADDRESS_TIMES_API):
+        for _ in range(5):
+            request(f"account-{n}", "203.0.113.7")
+    with pytest.raises(RateLimited):
+        request("account-new", "203.0.113.7")  # its own bucket is full, its address's is empty
+    request("account-new", "203.0.113.8")  # the same account from elsewhere
+    with pytest.raises(RateLimited):
+        limiter.check("api", "account-0")  # and one account alone still has its own limit
