@@ -36,17 +36,15 @@ def main() -> int:
         return 1
     host = os.environ.get("MPPI_GATEWAY_HOST", "127.0.0.1")
     port = int(os.environ.get("MPPI_GATEWAY_PORT", "8000"))
-    internal_port = int(os.environ.get("MPPI_INTERNAL_PORT", "8001"))
-    per_client = int(os.environ.get("MPPI_MAX_CONNECTIONS_PER_CLIENT", "200"))
-    head_seconds = float(os.environ.get("MPPI_REQUEST_HEAD_SECONDS", "10"))
     events = ServiceContainer(GatewayEvents, cfg.nameko_config())
     events.start()
     app = Gateway(cfg)
     eventlet.spawn_n(app.warm_caches)
     sock = eventlet.listen((host, port), backlog=1024)
-    server = eventlet.spawn(serve, sock, app, edge=app.edge, per_client=per_client, head_seconds=head_seconds)
+    server = eventlet.spawn(serve, sock, app, edge=app.edge, per_client=cfg.max_connections_per_client,
+                            head_seconds=cfg.request_head_seconds)
     # kubelet and Prometheus only, which reach the pod directly: a few connections, no per-client cap
-    internal = eventlet.spawn(eventlet.wsgi.server, eventlet.listen((host, internal_port)), app.internal,
+    internal = eventlet.spawn(eventlet.wsgi.server, eventlet.listen((host, cfg.internal_port)), app.internal,
                               log_output=False, max_size=100, socket_timeout=10)
 
     def shutdown(signum, frame):
@@ -56,7 +54,7 @@ def main() -> int:
         eventlet.spawn_n(internal.kill, SystemExit)
 
     signal.signal(signal.SIGTERM, shutdown)
-    log.info("gateway listening on http://%s:%d (internal: %d)", host, port, internal_port)
+    log.info("gateway listening on http://%s:%d (internal: %d)", host, port, cfg.internal_port)
     if cfg.trusted_proxies:  # whose X-Forwarded-For names the client (rate limits); their connections are not capped
         log.info("trusting X-Forwarded-For from %s", ", ".join(str(n) for n in cfg.trusted_proxies))
     try:

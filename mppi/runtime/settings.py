@@ -44,6 +44,11 @@ class Settings:
     staging_quota_total_bytes: int = 10 * 1024 * 1024 * 1024
     # what the gateway's rendered answers (gateway.rendered) may cost, every region together
     rendered_cache_bytes: int = 64 * 1024 * 1024
+    # the gateway's internal port (/healthz, /readyz, /metrics), the connections one client address may hold open
+    # and the seconds a connection has to send its request head (gateway.server)
+    internal_port: int = 8001
+    max_connections_per_client: int = 200
+    request_head_seconds: float = 10
     # how long a sent outbox row and the claim of a handled event or request are kept (mppi.runtime.retention)
     outbox_keep_days: float = 7
     claims_keep_days: float = 30
@@ -163,6 +168,9 @@ def load(env: dict[str, str] | None = None) -> Settings:
         staging_quota_files=int(env.get("MPPI_STAGING_QUOTA_FILES", "50")),
         staging_quota_total_bytes=int(float(env.get("MPPI_STAGING_QUOTA_TOTAL_MB", "10240")) * 1024 * 1024),
         rendered_cache_bytes=int(float(env.get("MPPI_RENDERED_CACHE_MB", "64")) * 1024 * 1024),
+        internal_port=int(env.get("MPPI_INTERNAL_PORT", "8001")),
+        max_connections_per_client=int(env.get("MPPI_MAX_CONNECTIONS_PER_CLIENT", "200")),
+        request_head_seconds=float(env.get("MPPI_REQUEST_HEAD_SECONDS", "10")),
         outbox_keep_days=float(env.get("MPPI_OUTBOX_KEEP_DAYS", "7")),
         claims_keep_days=float(env.get("MPPI_CLAIMS_KEEP_DAYS", "30")),
         feed_vhost_prefix=env.get("MPPI_FEED_VHOST_PREFIX") or None,
